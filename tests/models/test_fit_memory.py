@@ -106,10 +106,10 @@ def test_a_detector_whose_windows_cannot_fit_is_one_line(free_8_gib, monkeypatch
     _no_windows(monkeypatch)
     pretend_free(monkeypatch, 2 * GIB)
     x = np.sin(np.arange(8 * 50_000).reshape(8, -1) / 7)
-    # 3819 windows (the subspace's at most 4000, every 11th) held as float32, float64 and centred float64 (4.55 GiB),
-    # and the 1024 the network trains on (0.24 GiB)
+    # 3819 windows (the subspace's at most 4000, every 11th) held as float32 (0.91 GiB) with their centred float64
+    # copy and as many principal axes at most (1.82 GiB each) and the Gram matrix's eigen-decomposition (0.54 GiB)
     with pytest.raises(NamedMemoryError, match=r"^training on 3819 window\(s\) of 8 x 8000 samples needs about "
-                       r"5\.\d+ GiB \(the windows 4\.8 GiB, model family 'conv1d' .* 1\.\d+ GiB\), but only 2 GiB "
+                       r"6\.\d+ GiB \(the windows 5\.1 GiB, model family 'conv1d' .* 1\.\d+ GiB\), but only 2 GiB "
                        r"of memory is free: use a shorter window$"):
         tsae.Detector(window=8000, epochs=1, device="cpu").fit(x)
     with pytest.raises(NamedMemoryError, match=r"^training on 1 window\(s\) of 1 x 500000 samples needs about .*"

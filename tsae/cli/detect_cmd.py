@@ -136,6 +136,17 @@ def detect_group() -> None:
     """
 
 
+def _default_smoothing_fits(window: int | str) -> None:
+    """Refuse a ``--window`` whose default smoothing (two windows; no option of ``detect fit`` sets it) is longer than
+    a detector file holds, by the option the user gave, before the data is read."""
+    from tsae.pipelines.anomaly.series_input import MAX_SMOOTH, longest_window_for
+
+    if isinstance(window, int) and 2 * window > MAX_SMOOTH:
+        raise click.UsageError(f"--window {window} makes the default smoothing 2*window = {2 * window} samples, over "
+                               f"the {MAX_SMOOTH} a detector file holds: use a window of at most "
+                               f"{longest_window_for(2.0, MAX_SMOOTH)}")
+
+
 @detect_group.command("fit")
 @detector_input("train")
 @click.option("-o", "--output", type=output_file, required=True,
@@ -201,6 +212,7 @@ def fit_command(train: Path | str, output: Path, family: str | None, window: int
         if threshold != wants and given_flags(name):  # another method takes no part of it
             only_with(given_flags(name), f"--threshold {wants}" + (" (the default)" if wants == "budget" else ""))
     hop_fits(hop, window)
+    _default_smoothing_fits(window)
     if timezone is not None and seasonal.lower() == "off":  # the zone places times in the week: no profile, no use
         only_with(["--timezone"], "a seasonal profile (--seasonal auto or daily)")
     from tsae.cli.pipes import table_input

@@ -154,10 +154,17 @@ def test_a_window_that_is_no_whole_number_is_refused_by_name(train_data, window)
         Detector(window=window, epochs=1, device="cpu").fit(train_data.T)
 
 
-@pytest.mark.parametrize("smooth", [10**9, "1e9*window", 2**20 + 1])
-def test_a_smoothing_longer_than_a_detector_file_holds_is_refused(train_data, smooth):
+@pytest.mark.parametrize(("smooth", "told"), [
+    (10**9, "smooth=1000000000: at most 1048576 samples"),
+    (2**20 + 1, "smooth=1048577: at most 1048576 samples"),
+    # a multiple of the window says what it came to and what to shorten
+    ("1e9*window", "smooth='1e9*window' is 24000000000 samples with window=24, over the 1048576 a detector file "
+                   "holds: use a smaller multiple of the window or a smooth of at most 1048576 samples"),
+    ("50000*window", "smooth='50000*window' is 1200000 samples with window=24, over the 1048576 a detector file "
+                     "holds: use a window of at most 20 or a smooth of at most 1048576 samples")])
+def test_a_smoothing_longer_than_a_detector_file_holds_is_refused(train_data, smooth, told):
     # smooth=10**9 padded the moving mean with half a billion rows of zeros: 16 GB and still going
-    with pytest.raises(ValueError, match=rf"^{re.escape(f'smooth={smooth!r}')}: at most 1048576 samples"):
+    with pytest.raises(ValueError, match=rf"^{re.escape(told)}"):
         Detector(window=24, smooth=smooth, epochs=1, device="cpu", scales=()).fit(train_data.T)
 
 

@@ -58,7 +58,6 @@ from tsae.pipelines.anomaly.series_input import (
     smooth_length,
 )
 from tsae.pipelines.anomaly.terms import (
-    TERM_WINDOW_BYTES,
     TERMS,
     TermKey,
     available_terms,
@@ -70,6 +69,7 @@ from tsae.pipelines.anomaly.terms import (
     set_window_terms,
     shared_statistics,
     smoothed_scores,
+    term_memory,
     term_names,
     term_rows,
     term_window_count,
@@ -212,7 +212,7 @@ class DetectorFit:
         window, hop, smooth = self._frame_sizes(Z)
         split = self._holdout_start(n, window)
         fit_rows = split or n
-        self._check_memory(channels, window, fit_rows)
+        self._check_memory(channels, window, fit_rows, n)
         windows = [window] + self._extra_scales(window, fit_rows)
         self._longest = max(windows)
         cut = None if split else self._crossfit_start(n, windows)
@@ -402,14 +402,15 @@ class DetectorFit:
         return out
 
     # -- learning the terms -----------------------------------------------------
-    def _check_memory(self, channels: int, window: int, rows: int) -> None:
+    def _check_memory(self, channels: int, window: int, rows: int, n: int) -> None:
         """A :class:`~tsae.errors.NamedMemoryError`, before anything is allocated, when training on ``rows``
         samples of ``channels`` sensors cannot fit (:func:`~tsae.models.fit.check_training_memory`): the main
-        window's windows with the subspace's float64 copies of them, the network's share of them, the network."""
+        window's windows with the subspace's and statistics' working arrays (:func:`~tsae.pipelines.anomaly.terms.
+        term_memory`, from all ``n`` rows as they are learnt again), the network's share of them, the network."""
         from tsae.models.fit import check_training_memory
 
         count = term_window_count(rows, window)
-        held = (TERM_WINDOW_BYTES * count + 4 * min(count, self.det.max_train_windows)) * channels * window
+        held = term_memory(term_window_count(n, window), channels, window, min(count, self.det.max_train_windows))
         params = self._network_params(channels, window, 32)  # latent="auto" is at most 32
         check_training_memory(self.det.model, channels, window, count, params, self._train_config(), windows=held)
 

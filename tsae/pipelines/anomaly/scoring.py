@@ -396,6 +396,25 @@ def band_starts(length: int) -> np.ndarray:
     return np.flatnonzero(np.r_[True, band[1:] != band[:-1]])
 
 
+#: bytes of float64 frames that the statistics and the scoring work on at once: their working arrays (spectra,
+#: errors) are a few times that. A long window's thousands of training frames at once took gigabytes (window 16384,
+#: 4 sensors: 3617 frames, 1.9 GB a copy); every frame's values are computed alone, the same in any part
+FRAME_PART_BYTES = 32 * 2**20
+
+
+def frame_rows(length: int, channels: int) -> int:
+    """How many frames of ``length`` samples of ``channels`` sensors fit in :data:`FRAME_PART_BYTES` as float64 (at
+    least 1)."""
+    return max(1, FRAME_PART_BYTES // max(1, 8 * length * channels))
+
+
+def frame_parts(frames: np.ndarray) -> list[np.ndarray]:
+    """``frames`` ``(F, L, C)`` in consecutive parts of at most :func:`frame_rows` frames (views; one part at
+    least, empty if ``frames`` is)."""
+    step = frame_rows(frames.shape[1], frames.shape[2])
+    return [frames[i:i + step] for i in range(0, len(frames), step)] or [frames]
+
+
 def band_shares(frames: np.ndarray) -> np.ndarray:
     """Spectral shape of each window and sensor: ``(F, L, C)`` frames -> ``(F, C, B)``.
 
@@ -518,9 +537,9 @@ class _ScaleScorer:
         #: frames scored at once (the network's batch): fewer on the CPU (CPU_MODEL_FRAMES), where their working
         #: arrays then stay in the caches; each row is final once the frames after it come, with the values of any
         #: other groups (_OverlapMean)
-        self.group = batch_frames
+        self.group = min(batch_frames, frame_rows(self.window, channels))  # a long window's: a few, not thousands
         if getattr(device, "type", "cpu") == "cpu":
-            self.group = min(batch_frames, CPU_MODEL_FRAMES)
+            self.group = min(self.group, CPU_MODEL_FRAMES)
         self.buffer = np.zeros((0, channels))  # normalised samples from self.buffer_start on
         self.buffer_start = 0
         self.next_frame = 0
@@ -1009,13 +1028,18 @@ class StatsTerm:
     def fit(cls, frames: np.ndarray, floor: float = 0.25, level_huber: float | None = LEVEL_HUBER,
             bands: bool = False) -> StatsTerm:
         """Learn the normal statistics from training frames ``(F, L, C)`` (and their spectral shape if ``bands``)."""
-        frames = np.asarray(frames, np.float64)
-        stats = window_stats(frames)
+        stats_parts, shape_parts = [], []
+        for part in frame_parts(frames):
+            part = np.asarray(part, np.float64)
+            stats_parts.append(window_stats(part))
+            if bands:
+                shape_parts.append(band_shares(part))
+        stats = np.concatenate(stats_parts)
         median = np.median(stats, axis=0)
         spread = 1.4826 * np.median(np.abs(stats - median), axis=0) + floor
         band_median = band_spread = None
         if bands:
-            shape = band_shares(frames)
+            shape = np.concatenate(shape_parts)
             band_median = np.median(shape, axis=0)
             band_spread = 1.4826 * np.median(np.abs(shape - band_median), axis=0) + BAND_SPREAD_FLOOR
         return cls(median=median, spread=spread, err_scale=np.ones(median.shape[0]), level_huber=level_huber,
@@ -1023,6 +1047,10 @@ class StatsTerm:
 
     def distance(self, frames: np.ndarray) -> np.ndarray:
         """Robust distance of each frame's statistics from normal, ``(F, C)`` (see the class notes)."""
+        parts = [self._distance(part) for part in frame_parts(frames)]
+        return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+    def _distance(self, frames: np.ndarray) -> np.ndarray:
         squares = ((window_stats(frames) - self.median) / self.spread) ** 2
         k = self.level_huber
         if k is not None:

@@ -339,7 +339,11 @@ def smooth_length(value: int | str | None, window: int) -> int:
                 length = max(1, int(round(float(factor) * window)))
             except (ValueError, OverflowError):  # "inf*window" has no length either
                 raise ValueError(f"smooth={value!r}: use a number of samples or 'k*window'") from None
-            return _at_most_max_smooth(value, length)
+            if length > MAX_SMOOTH:  # the default "2*window" too: the window is what to shorten
+                raise ValueError(f"smooth={value!r} is {length} samples with window={window}, over the {MAX_SMOOTH} "
+                                 f"a detector file holds: {_shorter(float(factor))} or a smooth of at most "
+                                 f"{MAX_SMOOTH} samples")
+            return length
         try:
             value = int(text)
         except ValueError:
@@ -347,6 +351,28 @@ def smooth_length(value: int | str | None, window: int) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 1:
         raise ValueError(f"smooth={value!r}: use a number of samples (>= 1) or 'k*window'")
     return _at_most_max_smooth(value, int(value))
+
+
+def longest_window_for(factor: float, most: int) -> int:
+    """The longest window whose smoothing of ``factor`` windows (``"k*window"``) is at most ``most`` samples.
+
+    >>> longest_window_for(2.0, 1048576)
+    524288
+    """
+    window = max(1, int(most // factor))
+    while window > 1 and max(1, int(round(factor * window))) > most:
+        window -= 1
+    while max(1, int(round(factor * (window + 1)))) <= most:
+        window += 1
+    return window
+
+
+def _shorter(factor: float) -> str:
+    """What makes a smoothing of ``factor`` windows short enough for a detector file: the longest window, if any."""
+    window = longest_window_for(factor, MAX_SMOOTH)
+    if max(1, int(round(factor * window))) > MAX_SMOOTH:
+        return "use a smaller multiple of the window"
+    return f"use a window of at most {window}"
 
 
 def _at_most_max_smooth(value: Any, length: int) -> int:
@@ -358,5 +384,5 @@ def _at_most_max_smooth(value: Any, length: int) -> int:
 
 
 __all__ = ["AUTO_WINDOW_VALUES", "LONG_AUTO_WINDOW", "LONG_SERIES", "MAX_SMOOTH", "as_series", "auto_window",
-           "dominant_period", "index_interval", "longest_auto_window", "longest_missing_runs", "repaired_as_scored",
-           "smooth_length"]
+           "dominant_period", "index_interval", "longest_auto_window", "longest_missing_runs", "longest_window_for",
+           "repaired_as_scored", "smooth_length"]

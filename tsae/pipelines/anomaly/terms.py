@@ -24,6 +24,7 @@ from tsae.pipelines.anomaly.scoring import (
     ScoringCore,
     StatsTerm,
     _MovingMean,
+    frame_rows,
     shared_rise_scores,
     sum_present,
 )
@@ -35,9 +36,12 @@ TermKey = tuple[str, int]  # (kind, window length)
 
 #: most windows of one length that the subspace and statistics terms learn from (evenly spaced)
 MAX_TERM_WINDOWS = 4000
-#: bytes per sample of those windows held at once while the subspace is learnt: the float32 windows, their
-#: float64 copy and its centred copy
-TERM_WINDOW_BYTES = 4 + 8 + 8
+#: copies of the ``m x m`` Gram matrix (``m``: the fewer of the windows and a window's values) held while its
+#: eigen-decomposition runs: the matrix, LAPACK's copy of it and workspace, the axes and their reordered copy
+GRAM_COPIES = 5
+#: the statistics' working arrays of one part of the frames (:func:`~tsae.pipelines.anomaly.scoring.frame_parts`):
+#: its float64 copy, the tapered copy and its temporary, the spectrum, the power, the band sums
+STATS_PART_COPIES = 6
 
 
 def term_names(terms: str | Sequence[str]) -> tuple[str, ...] | None:
@@ -57,12 +61,16 @@ def term_names(terms: str | Sequence[str]) -> tuple[str, ...] | None:
     return tuple(name for name in TERMS if name in names)
 
 
-def principal_axes(centred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Squared singular values (descending) and principal axes ``(k, d)`` of centred rows ``(N, d)``.
+def principal_axes(centred: np.ndarray, variance: float | None = None,
+                   rank: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Squared singular values (descending) and the leading principal axes ``(k, d)`` of centred rows ``(N, d)``.
 
     From the eigen-decomposition of the smaller Gram matrix (``d x d`` or ``N x N``): the
     same subspace as an SVD, several times faster on the few hundred to few thousand
-    windows a detector learns from; axes of (numerically) zero variance are dropped.
+    windows a detector learns from; axes of (numerically) zero variance are dropped. Only the
+    axes kept are made: the ``rank`` first, or (``variance``) as many as hold that share of the
+    variance, else all. With ``N < d`` each axis is a ``d``-long product of the rows, so making all
+    ``N`` of them took as much memory as the rows and most of a long window's fit time.
     """
     n, d = centred.shape
     var, vecs = np.linalg.eigh(centred.T @ centred if n >= d else centred @ centred.T)
@@ -72,7 +80,12 @@ def principal_axes(centred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if not keep.any():  # constant windows: one (arbitrary) axis of zero variance
         return np.zeros(1), np.eye(1, d)
     var, vecs = var[keep], vecs[:, keep]
-    return var, vecs.T if n >= d else (vecs.T @ centred) / np.sqrt(var)[:, None]
+    if rank is None and variance is not None:
+        rank = int(np.searchsorted(np.cumsum(var) / max(var.sum(), _EPS), variance) + 1)
+    count = len(var) if rank is None else min(rank, len(var))
+    if n >= d:
+        return var, vecs[:, :count].T
+    return var, (vecs[:, :count].T @ centred) / np.sqrt(var[:count])[:, None]
 
 
 def _term_stride(n: int, window: int, max_windows: int) -> int:
@@ -82,6 +95,23 @@ def _term_stride(n: int, window: int, max_windows: int) -> int:
 def term_window_count(n: int, window: int, max_windows: int = MAX_TERM_WINDOWS) -> int:
     """How many windows :func:`fit_window_terms` cuts from ``n`` samples (``window <= n``)."""
     return 1 + (n - window) // _term_stride(n, window, max_windows)
+
+
+def term_memory(count: int, channels: int, window: int, train: int = 0) -> int:
+    """The most bytes :func:`fit_window_terms` holds at once for ``count`` windows of ``(channels, window)``
+    samples, with the network's training copy of ``train`` of them made after it.
+
+    The float32 windows throughout, and beside them the most of: the subspace's float64 centred copy with its Gram
+    matrix's eigen-decomposition (:data:`GRAM_COPIES`) and its axes (as many as the values, at most), the
+    statistics' working arrays of one part of the windows (:data:`STATS_PART_COPIES`), the training copy. What
+    :meth:`Detector.fit` checks before it allocates.
+    """
+    values = channels * window
+    side = min(count, values)
+    # the axes kept are the model's, as many as hold pca_variance: at most all of them
+    subspace = 8 * (count + side) * values + GRAM_COPIES * 8 * side * side
+    stats = STATS_PART_COPIES * 8 * min(count, frame_rows(window, channels)) * values
+    return 4 * count * values + max(subspace, stats, 4 * train * values)
 
 
 def term_window_starts(n: int, window: int, max_windows: int = MAX_TERM_WINDOWS, seed: int = 0,
@@ -147,15 +177,14 @@ def fit_window_terms(Z: np.ndarray, window: int, variance: float, max_windows: i
     windows = np.empty((len(starts), channels, window), np.float32)
     for i, start in enumerate(starts):
         windows[i] = Z[:, start: start + window]
-    flat = windows.reshape(len(windows), -1).astype(np.float64)
-    mean = flat.mean(axis=0)
-    var, vt = principal_axes(flat - mean)
-    if rank is None:
-        rank = int(np.searchsorted(np.cumsum(var) / max(var.sum(), _EPS), variance) + 1)
-    rank = min(rank, len(vt))
-    pca = LinearTerm(components=vt[:rank], mean=mean, err_scale=np.ones(channels))
+    centred = windows.reshape(len(windows), -1).astype(np.float64)  # centred in place: one float64 copy
+    mean = centred.mean(axis=0)
+    centred -= mean
+    axes = principal_axes(centred, variance, rank)[1]
+    del centred  # before the statistics' working arrays
+    pca = LinearTerm(components=axes, mean=mean, err_scale=np.ones(channels))
     stats = StatsTerm.fit(windows.transpose(0, 2, 1), bands=bands)
-    return pca, stats, windows, rank
+    return pca, stats, windows, len(axes)
 
 
 def available_terms(state: DetectorState) -> tuple[str, ...]:
@@ -289,4 +318,4 @@ def shared_statistics(rows: dict[TermKey, np.ndarray], smooth: int, centered: bo
 
 
 __all__ = ["TERMS", "available_terms", "combine_rows", "copy_levels", "fit_window_terms", "level_of", "set_level",
-           "set_terms", "set_window_terms", "shared_statistics", "smoothed_scores", "term_rows"]
+           "set_terms", "term_memory", "set_window_terms", "shared_statistics", "smoothed_scores", "term_rows"]
