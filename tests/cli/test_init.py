@@ -56,3 +56,23 @@ def test_detect_fit_starts_from_init(pretrained, tmp_path) -> None:
     assert result.exit_code == 0, result.output
     det = load_model(out)
     assert det.family == "dense" and det.frame["window"] == 16 and det.hparams["latent"] == 4
+
+
+def test_detect_fit_names_window_when_the_init_models_window_smooths_too_long(pretrained, tmp_path,
+                                                                              monkeypatch) -> None:
+    """The init model's window (used without --window) whose default smoothing (2 windows) a detector file cannot
+    hold was told in the library's words, "smooth='2*window' ... or a smooth of at most ...", under the training
+    file's name: detect fit has no --smooth. (The limit is lowered: a real window of 524289 would be gigabytes.)"""
+    import tsae.pipelines.anomaly.series_input as series_input
+
+    monkeypatch.setattr(series_input, "MAX_SMOOTH", 20)
+    out = tmp_path / "det.tsae"
+    train = write(tmp_path / "normal.csv", 3)
+    result = run("detect", "fit", train, "--init", pretrained, *FAST, "-o", out)
+    assert result.exit_code != 0 and result.output.strip().count("\n") == 0, result.output
+    assert f"{pretrained}: its window 16, used without --window, makes the default smoothing 2*window = 32 " \
+           "samples, over the 20 a detector file holds: give a --window of at most 10" in result.output
+    assert "smooth=" not in result.output and str(train) not in result.output and not out.exists()
+    # a --window that fits passes (this dense model's encoder then fits no other window: that is what is told)
+    shorter = run("detect", "fit", train, "--init", pretrained, "--window", "10", *FAST, "-o", out)
+    assert "encoder weight encoder.0.weight has shape (8, 48) but the new network needs (8, 30)" in shorter.output

@@ -298,8 +298,11 @@ def test_a_one_sensor_value_that_is_json_decides_nothing_of_the_streams_format()
     assert rows[:, 0].tolist() == [1.5, 1.5, 2.25] and times == [None, 0.0, 1.0] and parser.counts["malformed"] == 0
     said = _Warnings()
     parser = RecordParser(["a"], log=said)  # a JSON value that is no value of the sensor: told as JSON
-    rows, _ = parser.parse(['"text"', "true", '{"time": 0, "a": 1}', "7"])  # true is the sensor's 1, as in a table
+    rows, _ = parser.parse(['"text"', '{"time": 0, "a": 1}', "true", "7"])  # true is the sensor's 1, as in a table
     assert rows[:, 0].tolist() == [1, 1, 7] and parser.counts["malformed"] == 1
+    parser = RecordParser(["a"])  # before any record it names the column, as a table's first row does
+    rows, _ = parser.parse(["true", "0", "1"])
+    assert rows[:, 0].tolist() == [0, 1] and parser.counts["malformed"] == 0
     assert said.messages[0] == ("skipped a malformed line (JSON line is not an object or an array of objects: "
                                 "'\"text\"')")
 

@@ -16,15 +16,16 @@ import tsae.io.tables as tables
 from tsae.io import table_cells, table_columns, table_dialect
 from tsae.io.blocks import iter_blocks
 from tsae.io.table_blocks import open_table_blocks
-from tsae.io.table_cells import MISSING, _as_float
+from tsae.io.table_cells import MISSING, _as_float, boolean
 
 CHUNK = 64  # rows a chunk: a file of 1,000 rows has many, past the 200 rows each column's kind is judged on
 ROWS = 1000
 
 
-def reference_floats(cells: Sequence[str], decimal: str = ".", compiled: bool = False) -> np.ndarray | tuple[int, str]:
+def reference_floats(cells: Sequence[str], decimal: str = ".", compiled: bool = False,
+                     booleans: bool = True) -> np.ndarray | tuple[int, str]:
     """The cells as float64 as the reader read them before: each stripped in Python, missing ones "nan", then
-    numpy's str cast (``compiled`` or not)."""
+    numpy's str cast (``compiled`` or not; without ``booleans`` a boolean word is no number)."""
     arr = np.array([c.strip() for c in cells], dtype=object)
     missing = np.array([c.lower() in MISSING for c in arr], dtype=bool)
     arr[missing] = "nan"
@@ -37,6 +38,8 @@ def reference_floats(cells: Sequence[str], decimal: str = ".", compiled: bool = 
         return np.asarray(text, dtype=np.float64)
     except ValueError:
         for i, cell in enumerate(arr):
+            if not booleans and boolean(cell) is not None:
+                return i, str(cell)
             try:
                 _as_float(cell, decimal)
             except ValueError:

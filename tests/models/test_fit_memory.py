@@ -135,19 +135,47 @@ def test_a_detector_that_fits_is_not_refused(monkeypatch) -> None:
     assert tsae.Detector(window=24, epochs=1, device="cpu", quiet=True).fit(x).window_ == 24
 
 
-def test_the_memory_check_builds_the_network_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """It built the network on torch's meta device twice: once for its weights, once to run it forward."""
+def counted_builds(monkeypatch: pytest.MonkeyPatch, name: str) -> list[str]:
+    """The names of the families built from now on (each a network: the count grows as they are), 8 GiB free."""
     import tsae.plugins
-    from tsae.models.fit import check_training_memory
 
     pretend_free(monkeypatch, 8 * GIB)
-    family = tsae.plugins.get_model_family("conv1d")
-    built = []
+    family = tsae.plugins.get_model_family(name)
+    built: list[str] = []
 
     def counted(name: str):
         built.append(name)
         return family
 
     monkeypatch.setattr(tsae.plugins, "get_model_family", counted)
+    return built
+
+
+def test_the_memory_check_builds_the_network_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """It built the network on torch's meta device twice: once for its weights, once to run it forward."""
+    from tsae.models.fit import check_training_memory
+
+    built = counted_builds(monkeypatch, "conv1d")
     check_training_memory("conv1d", 1, 64, 10, {}, QUICK, windows=4 * 64 * 10)
     assert built == ["conv1d"]
+
+
+def test_the_blind_spot_memory_check_shares_its_network_builds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """smooth's memory check built the blind_spot network on torch's meta device four times: for its plan, the plan's
+    activations, the forward pass (forward_bytes) and the training's count (_meta_bytes); now the plan's build serves
+    its activations and one build the other two (the family's layers fit any window)."""
+    from tsae.pipelines.smooth.blind_spot import check_network_memory
+
+    built = counted_builds(monkeypatch, "blind_spot")
+    check_network_memory(2, {"layers": 3})
+    assert built == ["blind_spot"] * 2
+
+
+def test_a_shared_meta_build_counts_what_a_build_of_its_own_does() -> None:
+    from tsae.models.fit import _meta_bytes, forward_bytes, meta_network
+
+    params = {"layers": 3}
+    net = meta_network("blind_spot", 2, 128, params)  # another window: the family's layers fit any
+    assert forward_bytes("blind_spot", 2, 5000, params, net) == forward_bytes("blind_spot", 2, 5000, params) > 0
+    assert _meta_bytes("blind_spot", 2, 144, params, net) == _meta_bytes("blind_spot", 2, 144, params)
+    assert meta_network("blind_spot", 2, 128, {"layers": -1}) is None  # refused: the real build tells it

@@ -136,15 +136,27 @@ def detect_group() -> None:
     """
 
 
-def _default_smoothing_fits(window: int | str) -> None:
+def _default_smoothing_fits(window: int | str, init: Path | None) -> None:
     """Refuse a ``--window`` whose default smoothing (two windows; no option of ``detect fit`` sets it) is longer than
-    a detector file holds, by the option the user gave, before the data is read."""
+    a detector file holds, by the option the user gave, before the data is read; so too the window of the ``--init``
+    model, which is used without ``--window`` (read from its header: a broken file is told by the fit)."""
+    from tsae.models.pretrained import init_window
     from tsae.pipelines.anomaly.series_input import MAX_SMOOTH, longest_window_for
 
+    most = longest_window_for(2.0, MAX_SMOOTH)
     if isinstance(window, int) and 2 * window > MAX_SMOOTH:
         raise click.UsageError(f"--window {window} makes the default smoothing 2*window = {2 * window} samples, over "
-                               f"the {MAX_SMOOTH} a detector file holds: use a window of at most "
-                               f"{longest_window_for(2.0, MAX_SMOOTH)}")
+                               f"the {MAX_SMOOTH} a detector file holds: use a window of at most {most}")
+    if window != "auto" or init is None:
+        return
+    try:
+        used = init_window(init)
+    except ValueError:
+        return
+    if used is not None and 2 * used > MAX_SMOOTH:
+        raise click.UsageError(f"{init}: its window {used}, used without --window, makes the default smoothing "
+                               f"2*window = {2 * used} samples, over the {MAX_SMOOTH} a detector file holds: give a "
+                               f"--window of at most {most}")
 
 
 @detect_group.command("fit")
@@ -212,7 +224,7 @@ def fit_command(train: Path | str, output: Path, family: str | None, window: int
         if threshold != wants and given_flags(name):  # another method takes no part of it
             only_with(given_flags(name), f"--threshold {wants}" + (" (the default)" if wants == "budget" else ""))
     hop_fits(hop, window)
-    _default_smoothing_fits(window)
+    _default_smoothing_fits(window, init)
     if timezone is not None and seasonal.lower() == "off":  # the zone places times in the week: no profile, no use
         only_with(["--timezone"], "a seasonal profile (--seasonal auto or daily)")
     from tsae.cli.pipes import table_input

@@ -38,7 +38,9 @@ A sensor's value too large for a float (``1e999``, a
 reader reads it, and the rest of the record counts. A sensor's boolean is the number 1 or 0 in every format, as the
 table reader reads a cell of one (:data:`~tsae.io.table_cells.BOOLEANS`): a CSV cell or JSON text ``true``/``False``
 (any case), a JSON ``true``/``false``, a line protocol field (``t``, ``F``, ``true``, ... its own syntax) or a
-Telegraf JSON field.
+Telegraf JSON field; but a first CSV line of only such words (``true,false``, before any row) names columns, as a
+table's first row does: a header naming none of the sensors, its columns taken in order when there are as many as
+sensors (as ``tsae detect score`` takes them), else malformed.
 So is a record that carries none of the detector's sensors: a JSON object without a number
 (or an explicit null / missing token) for any of them, such as ``{}`` or
 ``{"time": 1, "sensors": {...}}``, and a CSV line of empty fields only (``,,,,``, a blank row
@@ -61,9 +63,10 @@ as out of order, e.g. after a first record from a wrong clock). A jump is never 
 :data:`PACE_STEPS` of the stream's own typical steps, and a held-back record is confirmed too by
 the next one that keeps its pace: epoch nanoseconds 2 s apart under the default ``max_time_jump``
 (1e9) lose their second record, not every one. A time that is neither a
-number nor an ISO date ("abc", "Tue 10:00"; a JSON object, array or boolean, kept as its JSON text; in every format,
-a Telegraf JSON or line protocol timestamp too) is counted in
-``unreadable_times`` and warned about; the record is kept with the text as its time but cannot be checked for order,
+number nor an ISO date ("abc", "Tue 10:00", a CSV ``true``; a JSON object, array or boolean, kept as its JSON text; in
+every format, a Telegraf JSON or line protocol timestamp too) is counted in
+``unreadable_times`` and warned about (where the table reader refuses the file: a stream does not stop on one
+record); the record is kept with the text as its time but cannot be checked for order,
 jumps or duplicates. An ISO date with a UTC offset (``+02:00``) is the UTC instant it names, as
 the table reader reads it, and is told once (``offset``). A time field named with ``time_field`` that a record does
 not carry is told once too (``untimed``): the record is scored without a time; so is a CSV header whose first
@@ -425,6 +428,13 @@ def _precision(value: Any) -> str | None:
     return value
 
 
+def _names_columns(names: Sequence[str]) -> bool:
+    """Whether a first line's ``names`` are boolean words, missing ones aside (``true,false``): the table reader's
+    header, not a row of 1s and 0s (:func:`~tsae.io.table_columns._is_data_row`)."""
+    flags = [boolean(name) is not None for name in names if name.lower() not in MISSING]
+    return bool(flags) and all(flags)
+
+
 def _is_name(text: str) -> bool:
     """Whether a header cell names a column: not empty, not a missing token, not a number."""
     return text.lower() not in MISSING and not _is_number(text)
@@ -605,6 +615,7 @@ class RecordParser:
         self._layout: _Layout | None = None  # the header's columns (None: headerless rows, by position)
         self._pending: _Layout | None = None  # a header line waiting for its first row
         self._csv_rows = False  # whether a CSV row was read (a header then needs sensor names)
+        self._recorded = False  # whether any record was read (a first line of booleans then is a row)
         self.last_time: float | None = None
         trained = (trained_time,) if isinstance(trained_time, str) and trained_time.strip() else ()
         self.time_names = (time_field,) if time_field else (*trained, *TIME_NAMES)
@@ -630,6 +641,8 @@ class RecordParser:
         if known:
             columns = tuple(names.index(s) if s in names else -1 for s in self.sensors)
             return _Layout(sep, columns, time_col, len(names), names, known)
+        if time_col is None and not self._recorded and _names_columns(names) and len(names) == len(self.sensors):
+            return _Layout(sep, tuple(range(len(names))), None, len(names), names, 0)  # in order, as the table's
         if time_col is None or not all(_is_name(n) for n in names):
             return None
         label = _label_index(list(names), time_col)  # left out, as the table reader leaves it out
@@ -757,6 +770,15 @@ class RecordParser:
                 self.sep = named
                 return None
         pending = self._pending
+        if not self._recorded and pending is None:
+            sep = self.sep or sniff_delimiter(line)
+            if _names_columns(_header_names(_split(line, sep))):  # true,false: a table's first row of them names
+                if scalar and not self._offer_header(line):
+                    self._no_record(line)
+                elif not scalar and not self._offer_header(line):
+                    self._malformed(f"a first line of only true/false, which names columns as a table's first row, "
+                                    f"not the detector's {len(self.sensors)} sensor(s): {line[:60]!r}")
+                return None
         missed: _Miss | None = None
         if pending is not None:
             fitted = self._fit(pending, line)
@@ -811,6 +833,7 @@ class RecordParser:
         """A record read: its row and time; its decimal mark becomes the stream's when none is fixed yet (``scalar``: a
         JSON value read as one field, which fixes neither, nor that the stream is CSV)."""
         self._csv_rows = self._csv_rows or not scalar
+        self._recorded = True
         if self._unused_options is not None:
             self._not_a_metric("CSV")
         layout = fitted.layout
@@ -1176,6 +1199,7 @@ class RecordParser:
                     for row, stamp in self._parse_json(line):
                         rows.append(row)
                         times.append(stamp)
+                        self._recorded = True
                 elif self.fmt != "csv" and json_scalar(line):  # never a line protocol line; a CSV one at most
                     drain_csv()
                     record = None if self._influx else self._csv_line(line, scalar=True)

@@ -63,14 +63,17 @@ def _as_float(cell: str, decimal: str | None) -> float:
     return float(cell.replace(",", ".", 1) if decimal != "." and "." not in cell else cell)
 
 
-def _floats(cells: Sequence[str], decimal: str = ".", compiled: bool = False) -> np.ndarray | tuple[int, str]:
+def _floats(cells: Sequence[str], decimal: str = ".", compiled: bool = False,
+            booleans: bool = True) -> np.ndarray | tuple[int, str]:
     """The cells as float64 (missing ones NaN), or ``(index, text)`` of the first cell that is not a number.
 
     ``decimal`` is the file's decimal mark (see :func:`_decimal_mark`). ``compiled``: read plain decimal cells with
     the numba kernel (:func:`_compiled_floats`; the same float64 bits), worth loading numba for a long table only.
+    ``booleans``: a boolean word is 1 or 0 (else it is told as no number, as a time column's is; only the cells
+    ``float()`` refuses are looked at, so a column of plain numbers costs the same).
     """
     if compiled or isinstance(cells, PlainColumn) and cells.block.read:
-        values = _compiled_floats(cells, decimal)
+        values = _compiled_floats(cells, decimal, booleans)
         if values is not None:
             return values
     if isinstance(cells, PlainColumn):
@@ -80,11 +83,13 @@ def _floats(cells: Sequence[str], decimal: str = ".", compiled: bool = False) ->
         # no cell missing, or only "nan"s, which float() reads as NaN (as missing cells are): the time it took to
         # look for missing cells one by one in every chunk was a third of the time to read a table
         return _numbers(arr, decimal)
-    arr = ["nan" if cell.lower() in MISSING else _boolean_text(cell) for cell in arr]
+    arr = ["nan" if cell.lower() in MISSING else _boolean_text(cell) if booleans else cell for cell in arr]
     try:
         return _numbers(arr, decimal)
     except ValueError:
         for i, cell in enumerate(arr):
+            if not booleans and boolean(cell) is not None:
+                return i, cell
             try:
                 _as_float(cell, decimal)
             except ValueError:
@@ -98,10 +103,11 @@ def _boolean_text(cell: str) -> str:
     return cell if flag is None else "1" if flag else "0"
 
 
-def _compiled_floats(cells: Sequence[str], decimal: str) -> np.ndarray | None:
+def _compiled_floats(cells: Sequence[str], decimal: str, booleans: bool = True) -> np.ndarray | None:
     """The cells as float64 as :func:`_floats` reads them, plain decimal ones by a compiled loop
     (:func:`~tsae.io._number_kernels.decimal_cells`) and the others by ``float()`` as ever; None when a cell is not a
-    number (the caller then finds and tells the first one), or the cells are not ASCII, hold a line feed or a NUL.
+    number (a boolean word without ``booleans``: the caller then finds and tells the first one), or the cells are not
+    ASCII, hold a line feed or a NUL.
     """
     if isinstance(cells, PlainColumn):  # read from its chunk's text, not split into cells
         values, slow = cells.block.numbers(cells.j, decimal)
@@ -119,6 +125,8 @@ def _compiled_floats(cells: Sequence[str], decimal: str) -> np.ndarray | None:
                 continue
             flag = boolean(cell)
             if flag is not None:
+                if not booleans:
+                    return None
                 values[i] = flag
                 continue
             if decimal == ",":

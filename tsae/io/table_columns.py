@@ -215,8 +215,7 @@ def _plan(header: list[str], sample: Sequence[Sequence[str]], decimal: str | Non
         if j == 0 and index:
             planned.append(_Column(name, 3, floats=[], index=True))  # its errors are a channel's: it may be one
             continue
-        if j == time_idx:
-            numeric = numeric and not _booleans(cells[j])  # a sensor's 1 and 0, no times
+        if j == time_idx:  # (a boolean cell of numbers in it is an error: :func:`~tsae.io.tables._convert`)
             # a counter's errors are told as a channel's: it is one again if a cell is not a number
             first_cell = next((c for c in cells[j] if not _is_missing(c)), None)
             column = _Column(name, 3 if counter else 0, floats=[] if numeric else None,

@@ -54,6 +54,7 @@ from tsae.io.table_cells import (
     _not_a_number,
     _numeric_fraction,
     _rounded_wholes,
+    boolean,
     is_comment,
 )
 from tsae.io.table_columns import (
@@ -536,10 +537,12 @@ def _convert(column: _Column, cells: Sequence[str], start: int, lines: Sequence[
     the compiled loop (a long table's rows from :data:`COMPILED_FROM_ROW` on are, whatever this says).
     """
     if column.floats is not None and column.bad is None and floats:
-        values = _floats(cells, decimal or ".", compiled=compiled or start >= COMPILED_FROM_ROW)
+        values = _floats(cells, decimal or ".", compiled=compiled or start >= COMPILED_FROM_ROW,
+                         booleans=column.rank != 0)  # a sensor's 1 and 0, no time
         if isinstance(values, tuple):
             i, cell = values
-            column.bad = _not_a_number(lines[i], column.name, cell, decimal, commas)
+            column.bad = (_not_a_number(lines[i], column.name, cell, decimal, commas) if boolean(cell) is None
+                          else f"line {lines[i]}, column {column.name!r}: {cell!r} is no time (true/false)")
             column.floats.clear()
         else:
             column.has_number = column.has_number or (find_numbers and not np.isnan(values).all())

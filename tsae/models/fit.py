@@ -284,24 +284,39 @@ _BACKWARD_FACTOR = 2
 
 
 @float32_default()
-@grad_enabled()  # under a caller's no_grad() autograd saves nothing: 0 bytes, a training bounded by none
-def _meta_bytes(model: str, channels: int, window: int, params: Mapping[str, Any]) -> tuple[int | None, int | None]:
-    """The bytes of family ``model``'s weights for ``(channels, window)``, and those one window costs in a training
-    step (:func:`activation_bytes`), from one build of the network on torch's meta device (shapes, no storage).
-
-    Each is None when it cannot be counted so (bad parameters, a size torch cannot hold, a family whose ``__init__``
-    or forward pass needs real tensors): the real build tells its own error, or allocates what it must.
-    """
+@grad_enabled()  # its weights are no inference tensors, which autograd could not save (:func:`_meta_bytes`)
+def meta_network(model: str, channels: int, window: int, params: Mapping[str, Any]) -> Any:
+    """Family ``model``'s network for ``(channels, window)`` built on torch's meta device (shapes, no storage;
+    float32), for the memory counts below to share one build; None when it cannot be built so (bad parameters, a
+    size torch cannot hold, a family whose ``__init__`` needs real tensors): the real build tells its own error."""
     import torch
 
     from tsae.plugins import get_model_family
 
     try:
         with torch.device("meta"):
-            net = get_model_family(model)(channels=channels, window=window, **params)
-        weights = sum(t.numel() * t.element_size() for t in (*net.parameters(), *net.buffers()))
+            return get_model_family(model)(channels=channels, window=window, **params)
     except Exception:  # noqa: BLE001 - told by plugins.create_model, which builds it for real
+        return None
+
+
+@float32_default()
+@grad_enabled()  # under a caller's no_grad() autograd saves nothing: 0 bytes, a training bounded by none
+def _meta_bytes(model: str, channels: int, window: int, params: Mapping[str, Any],
+                net: Any = None) -> tuple[int | None, int | None]:
+    """The bytes of family ``model``'s weights for ``(channels, window)``, and those one window costs in a training
+    step (:func:`activation_bytes`), from one build of the network on torch's meta device (shapes, no storage):
+    ``net`` (:func:`meta_network`) when given.
+
+    Each is None when it cannot be counted so (bad parameters, a size torch cannot hold, a family whose ``__init__``
+    or forward pass needs real tensors): the real build tells its own error, or allocates what it must.
+    """
+    import torch
+
+    net = meta_network(model, channels, window, params) if net is None else net
+    if net is None:
         return None, None
+    weights = sum(t.numel() * t.element_size() for t in (*net.parameters(), *net.buffers()))
     saved: dict[int, int] = {}
 
     def count(t: Any) -> Any:
@@ -320,15 +335,16 @@ def _meta_bytes(model: str, channels: int, window: int, params: Mapping[str, Any
     return weights, _BACKWARD_FACTOR * sum(saved.values())
 
 
-def activation_bytes(model: str, channels: int, window: int, params: Mapping[str, Any]) -> int | None:
+def activation_bytes(model: str, channels: int, window: int, params: Mapping[str, Any], net: Any = None) -> int | None:
     """The bytes one window of ``(channels, window)`` samples costs in a training step of family ``model``.
 
     The network runs forward on torch's meta device (shapes, no storage) and the tensors (other than weights) autograd
     saves for the backward pass are counted, times :data:`_BACKWARD_FACTOR`. A deep or wide network holds far more than
     the trainer's rule of thumb (a blind_spot network of 16 layers: 1 GB a window, the rule said 34 MB).
-    None when the network cannot run so (bad parameters, a family that needs real tensors).
+    None when the network cannot run so (bad parameters, a family that needs real tensors). ``net``: the network
+    already built so (:func:`meta_network`; for a family whose layers do not depend on the window, of any window).
     """
-    return _meta_bytes(model, channels, window, params)[1]
+    return _meta_bytes(model, channels, window, params, net)[1]
 
 
 def _check_training_memory(model: str, items: Sequence[np.ndarray], window: int, hop: int,
@@ -342,19 +358,19 @@ def _check_training_memory(model: str, items: Sequence[np.ndarray], window: int,
                           fix="use a shorter window" + (" or a larger hop" if count > len(items) else ""))
 
 
-def forward_bytes(model: str, channels: int, window: int, params: Mapping[str, Any]) -> int | None:
+@float32_default()
+def forward_bytes(model: str, channels: int, window: int, params: Mapping[str, Any], net: Any = None) -> int | None:
     """The most bytes of tensors (other than weights) alive at once while family ``model`` runs forward on one
     window of ``(channels, window)`` samples without autograd (a held-out check, a prediction).
 
     The network runs on torch's meta device (shapes, no storage); each operation's new tensors are counted until
-    they are freed. None when the network cannot run so.
+    they are freed. None when the network cannot run so. ``net``: the network already built so
+    (:func:`meta_network`; for a family whose layers do not depend on the window, of any window).
     """
     import weakref
 
     import torch
     from torch.utils._python_dispatch import TorchDispatchMode
-
-    from tsae.plugins import get_model_family
 
     live = {"now": 0, "peak": 0}
     seen: dict[int, Any] = {}
@@ -379,13 +395,15 @@ def forward_bytes(model: str, channels: int, window: int, params: Mapping[str, A
                 weakref.finalize(t, freed, id(t), size)
             return out
 
+    net = meta_network(model, channels, window, params) if net is None else net
+    if net is None:
+        return None
     try:
         with torch.device("meta"):
-            net = get_model_family(model)(channels=channels, window=window, **params)
             x = torch.zeros(1, channels, window)
         with torch.no_grad(), _Count():
             net(x)
-    except Exception:  # noqa: BLE001 - told by plugins.create_model, which builds it for real
+    except Exception:  # noqa: BLE001 - told by the real forward pass
         return None
     return live["peak"] + x.numel() * x.element_size()
 
@@ -393,7 +411,7 @@ def forward_bytes(model: str, channels: int, window: int, params: Mapping[str, A
 def check_training_memory(model: str, channels: int, window: int, count: int, params: Mapping[str, Any],
                           config: Any, *, windows: int, fix: str = "use a shorter window",
                           fix_network: str = "use a shorter window or smaller family parameters",
-                          forward: int = 0) -> None:
+                          forward: int = 0, net: Any = None) -> None:
     """A :class:`NamedMemoryError`, before anything is allocated, when the windows and the network cannot fit.
 
     What training surely holds is counted: ``windows``, the bytes of the ``count`` windows of
@@ -403,7 +421,8 @@ def check_training_memory(model: str, channels: int, window: int, count: int, pa
     where larger; on ``config``'s device). A long window grows them all: a series shorter than the window is one
     zero-padded window, and families with a dense layer grow with it. ``forward``: the bytes of a forward pass
     beside training (a held-out check's), counted with the network. ``fix`` says what to do
-    when the windows do not fit, ``fix_network`` when the network does.
+    when the windows do not fit, ``fix_network`` when the network does. ``net``: the network built on the meta
+    device (:func:`meta_network`) that :func:`forward_bytes` ran, counted without building it again.
     What :func:`tsae.fit` and :meth:`tsae.Detector.fit` check before they allocate.
     """
     from tsae.models.device import free_memory, resolve_device
@@ -413,7 +432,7 @@ def check_training_memory(model: str, channels: int, window: int, count: int, pa
         device = resolve_device(config.device)
     except ValueError:  # no such device here: the trainer says so
         return
-    network, measured = _meta_bytes(model, channels, window, params)
+    network, measured = _meta_bytes(model, channels, window, params, net)
     state = (0 if network is None else network * _TRAINING_COPIES) + forward
     if network is not None:
         state += batch_memory(count, (channels, window), config, per_window=measured)

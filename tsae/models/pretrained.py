@@ -23,6 +23,21 @@ def load_init(path: str | os.PathLike) -> Any:
     return load_model(path, device="cpu")
 
 
+def init_window(path: str | os.PathLike) -> int | None:
+    """The window a network that starts from the model file ``path`` takes when it is given none (its frame's),
+    read from the file's header alone (no tensor); None when it names none.
+
+    Raises
+    ------
+    ValueError
+        The file is missing, broken or no tsae model (one line naming it).
+    """
+    from tsae.models.modelfile import read_model_header
+
+    window = (read_model_header(path).get("frame") or {}).get("window")
+    return None if window is None else int(window)
+
+
 def init_settings(source: Any, family: str | None, window: int | None,
                   params: Mapping[str, Any] | None) -> tuple[str, int | None, dict[str, Any]]:
     """Family, window and hyper-parameters of a network that takes ``source``'s encoder.

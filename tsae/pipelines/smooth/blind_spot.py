@@ -257,21 +257,16 @@ def _plan(channels: int, params: dict[str, Any]) -> _Plan | None:
     """The :class:`_Plan` of a ``blind_spot`` network with ``params`` on ``channels`` channels, counted on torch's
     meta device (nothing allocated); None for parameters the family refuses (:func:`~tsae.plugins.create_model`
     tells them)."""
-    import torch
+    from tsae.models.fit import activation_bytes, meta_network
 
-    from tsae.models.fit import activation_bytes
-    from tsae.plugins import get_model_family
-
-    try:
-        with torch.device("meta"):
-            net = get_model_family("blind_spot")(channels=channels, window=_WINDOW, **params)
-    except Exception:  # noqa: BLE001 - a bad parameter: create_model tells it
+    net = meta_network("blind_spot", channels, _WINDOW, params)
+    if net is None:  # a bad parameter: create_model tells it
         return None
     pad, weights = int(net.margin), sum(int(p.numel()) for p in net.parameters())
     seg = _WINDOW + 2 * pad
     windows = min(_EPOCH_WINDOWS, max(_MIN_WINDOWS, _EPOCH_SAMPLES // (channels * seg)),
                   max(1, _EPOCH_WORK // max(1, weights * seg)))
-    per_window = activation_bytes("blind_spot", channels, seg, params)
+    per_window = activation_bytes("blind_spot", channels, seg, params, net)  # its layers fit any window
     batch = _BATCH if per_window is None else max(1, min(_BATCH, _BATCH_BYTES // per_window))
     return _Plan(pad, seg, windows, batch, weights)
 
@@ -354,7 +349,7 @@ def check_network_memory(channels: int, params: dict[str, Any]) -> None:
     fail, so a network too large (``hidden=30000``: 57 GB of weights) was built and the OOM killer ended the
     process. Parameters the family refuses are left to :func:`~tsae.plugins.create_model` to tell.
     """
-    from tsae.models.fit import check_training_memory, forward_bytes
+    from tsae.models.fit import check_training_memory, forward_bytes, meta_network
 
     plan = _plan(channels, params)
     if plan is None:
@@ -362,10 +357,11 @@ def check_network_memory(channels: int, params: dict[str, Any]) -> None:
     count = plan.windows + plan.val_windows
     # a held-out check (mid-training) and the final prediction run cuts of at most _NET_CUT samples and their
     # context at once
-    forward = forward_bytes("blind_spot", channels, _NET_CUT + 2 * plan.pad, params) or 0
+    net = meta_network("blind_spot", channels, plan.seg, params)  # its layers fit any window: one build for both
+    forward = forward_bytes("blind_spot", channels, _NET_CUT + 2 * plan.pad, params, net) or 0
     check_training_memory("blind_spot", channels, plan.seg, count, params, _train_config(plan, 1, 0, None),
                           windows=2 * 4 * count * channels * plan.seg,  # the windows and their targets, float32
-                          fix_network="use smaller blind_spot parameters (hidden, layers)", forward=forward)
+                          fix_network="use smaller blind_spot parameters (hidden, layers)", forward=forward, net=net)
 
 
 def warn_short_training(channels: int, params: dict[str, Any]) -> None:
