@@ -24,3 +24,20 @@ def test_the_drain_margin_covers_what_the_monitor_holds_back(tmp_path: Path) -> 
                      for record in monitor.push(rows[start:min(start + 100, n)].T))
         assert n - hold <= scored < n
     assert hold > 2 * sm.WINDOW
+
+
+def test_bench_monitor_mqtt_refuses_a_backlog_the_monitor_holds_back_whole() -> None:
+    """``bench_monitor_mqtt.py --rows 50`` (window 32: the monitor holds back 88 rows a device) waited 600 s for a
+    first record, then raised RuntimeError; now one line before the broker starts."""
+    import re
+    import subprocess
+    import sys
+
+    from script_modules import SCRIPTS
+
+    done = subprocess.run([sys.executable, str(SCRIPTS / "bench_monitor_mqtt.py"), "--devices", "2", "--rows", "50"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and done.stdout == ""
+    (line,) = done.stderr.strip().splitlines()
+    assert re.fullmatch(r"--rows 50: the monitor writes a device's first record after \d+ of its rows \(window 32\); "
+                        r"give more", line)
