@@ -56,25 +56,28 @@ def speech_like(seconds: float, seed: int = 0) -> np.ndarray:
     return x.astype(np.float32)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--model", default=None, help="tsae model file (default: shipped)")
     ap.add_argument("--files", type=int, default=16, help="files in the batch table (0: skip it)")
     ap.add_argument("--file-seconds", type=float, default=10.0)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
 
     import torch
 
+    from tsae.pipelines.denoise.denoiser import denoise, load_denoiser
+
     torch.set_num_threads(1)
+    try:
+        net, _ = load_denoiser(args.model)
+    except ValueError as error:  # a missing or unreadable --model: one line, before any anchor runs
+        sys.exit(str(error))
     import noisereduce
     from denoise_anchors import deepfilternet, run_deepfilternet, run_rnnoise
 
-    from tsae.pipelines.denoise.denoiser import denoise, load_denoiser
-
     x = speech_like(args.seconds)
-    net, _ = load_denoiser(args.model)
     n_params = sum(p.numel() for p in net.parameters())
     methods = {
         f"tsae ({'shipped model' if args.model is None else args.model}, streaming, 1 thread)":

@@ -44,6 +44,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "fixtures"))
 from bench_monitor import _compared, synthetic  # noqa: E402
 from loopback_broker import Broker  # noqa: E402  (the MQTT tests' broker)
+from stress_monitor import held_back  # noqa: E402
 
 SENSORS = 4
 TOPIC = "plant/+/data"
@@ -239,6 +240,11 @@ def main(argv: list[str] | None = None) -> int:
         oldest = trees[0][1] or Path(__file__).resolve().parents[1]  # an older tree refuses a newer detector file
         subprocess.run([sys.executable, "-c", fit, str(folder / "train.npy"), str(detector)], check=True, cwd=folder,
                        env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(oldest)})
+        hold = held_back(detector, SENSORS)
+        if args.rows <= hold:  # no record before the stop: the wait for a quiet stdout never began (600 s, a traceback)
+            print(f"--rows {args.rows}: the monitor writes a device's first record after {hold + 1} of its rows "
+                  f"(window {args.window}); give more", file=sys.stderr)
+            return 2
         broker = Broker(folder)
         broker.start()
         try:

@@ -46,38 +46,53 @@ def fail(problem: str) -> ValueError:
     return ValueError(problem)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("csv", nargs="+", type=Path)
     parser.add_argument("--coder", default="adaptive")
-    args = parser.parse_args()
-    print(f"{'file':<44} {'rows':>6} {'tsae':>7} {'gzip -9':>8} {'xz -9':>7}  bits/timestamp; exact")
+    args = parser.parse_args(argv)
+    missing = [path for path in args.csv if not path.is_file()]
+    if missing:
+        print(f"{missing[0]}: no such file", file=sys.stderr)
+        return 1
+    try:
+        lines = table(args.csv, args.coder)
+    except ValueError as error:  # tsae's own message names the file; no table at all, as for a missing file
+        print(error, file=sys.stderr)
+        return 1
+    print("\n".join(lines), flush=True)
+    return 0
+
+
+def table(paths: list[Path], coder: str) -> list[str]:
+    """The table's lines: bits per timestamp of each file's time column, stored, gzip'd and xz'd."""
+    lines = [f"{'file':<44} {'rows':>6} {'tsae':>7} {'gzip -9':>8} {'xz -9':>7}  bits/timestamp; exact"]
     totals = np.zeros(4)
-    for path in args.csv:
+    for path in paths:
         _, _, meta = read_series(path, exact=True)
         time = meta.get("time")
         if time is None or len(time) < 2:
-            print(f"{path.name:<44} no time column")
+            lines.append(f"{path.name:<44} no time column")
             continue
         text = time_text(path)
         n = len(time)
         gz, xz = len(gzip.compress(text, 9)), len(lzma.compress(text, preset=9))
         if _regular_time(meta, path) is not None:
-            print(f"{path.name:<44} {n:>6} {'regular':>7} {8 * gz / n:>8.2f} {8 * xz / n:>7.2f}")
+            lines.append(f"{path.name:<44} {n:>6} {'regular':>7} {8 * gz / n:>8.2f} {8 * xz / n:>7.2f}")
             continue
         _, ticks = as_ticks(np.asarray(time))
-        part = encode_time_part(ticks, coder_id(args.coder))
+        part = encode_time_part(ticks, coder_id(coder))
         block = _decode_payload(part, TIME_VERSION, fail, BlockLimits(samples=n + 2, values=n + 2))
         exact = np.array_equal(time_decoding(block.arrays["time"], n), ticks)
         stored = len(part) + 5  # the part's length varint (up to 4 bytes here) and CRC-32, at most
         totals += (n, stored, gz, xz)
-        print(f"{path.name:<44} {n:>6} {8 * stored / n:>7.3f} {8 * gz / n:>8.2f} {8 * xz / n:>7.2f}  {exact}")
+        lines.append(f"{path.name:<44} {n:>6} {8 * stored / n:>7.3f} {8 * gz / n:>8.2f} {8 * xz / n:>7.2f}  {exact}")
     if totals[0]:
         n = totals[0]
-        print(f"{'all irregular files':<44} {int(n):>6} {8 * totals[1] / n:>7.3f} {8 * totals[2] / n:>8.2f} "
-              f"{8 * totals[3] / n:>7.2f}")
-    sys.stdout.flush()
+        lines.append(f"{'all irregular files':<44} {int(n):>6} {8 * totals[1] / n:>7.3f} {8 * totals[2] / n:>8.2f} "
+                     f"{8 * totals[3] / n:>7.2f}")
+    return lines
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -95,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     import pandas as pd
     import torch
 
+    if not (args.data / "manifest.csv").is_file():
+        print(f"{args.data}: no manifest.csv of the anomaly data (pass --data DIR)", file=sys.stderr)
+        return 2
     torch.set_num_threads(1)
     manifest = pd.read_csv(args.data / "manifest.csv")
     valve = manifest[manifest.file.str.startswith("skab_valve1_")]

@@ -18,6 +18,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -44,10 +45,16 @@ def write(path: Path, x: np.ndarray, labels: np.ndarray | None = None) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "data")
-    args = ap.parse_args()
+    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "data",
+                    help="folder for the two files (made if missing)")
+    args = ap.parse_args(argv)
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        print(f"{args.out}: cannot make the folder ({error.strerror})", file=sys.stderr)
+        return 1
     rng = np.random.default_rng(0)
     write(args.out / "pump_normal.csv", pump(4000, rng))
     x = pump(2000, rng, start=4000)
@@ -61,7 +68,8 @@ def main() -> None:
     labels[1600:1630] = 1
     write(args.out / "pump_faulty.csv", x, labels)
     print(f"wrote {args.out / 'pump_normal.csv'} and {args.out / 'pump_faulty.csv'}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -133,6 +133,28 @@ def make_detector(folder: Path, sensors: int) -> Path:
     return path
 
 
+def held_back(detector: Path, sensors: int) -> int:
+    """The most samples ``tsae monitor`` holds unscored until its stream ends, with this detector.
+
+    Measured on in-process streams of every length over one hop of the largest window scale (where a stream
+    stops between window starts changes it). The scales reach past ``2 * WINDOW`` (16, 32 and 64 samples at
+    window 32: 88 held back), so a margin of ``2 * WINDOW`` kept the MQTT drain waiting its whole ``--drain``.
+    """
+    from tsae.pipelines.anomaly.detector import Detector
+    from tsae.pipelines.anomaly.monitor import Monitor
+    from tsae.pipelines.anomaly.silent import scoring_core
+
+    det = Detector.load(detector, device="cpu")
+    scales = scoring_core(det.core()).scales
+    span, longest = max(scale.hop for scale in scales), max(scale.window for scale in scales)
+    rows = synthetic(4 * longest + span, sensors)
+    most = 0
+    for n in range(4 * longest, 4 * longest + span):
+        records = Monitor(det, every_sample=True).push(rows[:n].T)
+        most = max(most, n - sum(record["type"] == "sample" for record in records))
+    return most
+
+
 def monitor(detector: Path, *args: str, stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "tsae", "monitor", "--detector", str(detector), *args],
                             stdin=stdin, stdout=subprocess.PIPE, stderr=stderr, text=True, bufsize=1 << 16)
@@ -245,7 +267,8 @@ def run_mqtt(detector: Path, sensors: list[str], budget: tuple[float, int], args
             broker.restart()
     # every sample but the last window's is scored before the stop (which scores those)
     deadline = time.monotonic() + args.drain
-    while counter.samples < inject.sent - 2 * WINDOW and time.monotonic() < deadline:
+    hold = held_back(detector, len(sensors))
+    while counter.samples < inject.sent - hold and time.monotonic() < deadline:
         time.sleep(0.1)
     proc.send_signal(signal.SIGTERM)
     proc.wait(120)

@@ -1023,6 +1023,8 @@ def main(argv: list[str] | None = None) -> None:
         ap.error(f"--echo: must be at least 1, got {args.echo}")
     if args.telephone and not args.packed:
         ap.error("--telephone is an option of the packed mixer: give --packed")
+    if not args.packed and not (Path(args.data) / "clean").is_dir():
+        sys.exit(f"{args.data}: no clean/ folder of speech data (pass --data DIR, or --packed PACK)")
     train(args)
 
 
