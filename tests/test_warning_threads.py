@@ -137,3 +137,29 @@ def test_filters_changed_on_python_3_14(monkeypatch) -> None:
     with _warning_filters.ignored(UserWarning, "x"):
         assert len(fake.filters) == 1
     assert fake.filters == [] and calls == ["mutated", "mutated"] and not held
+
+
+def test_a_block_copied_into_another_threads_catch_warnings_hides_nothing_after_it() -> None:
+    """A library's ``warnings.catch_warnings`` on another thread, entered during a tsae block and left after it,
+    puts back the list it saved, with the block's filter in it: that filter must match nothing any more (it hid
+    the block's thread's RuntimeWarnings for good)."""
+    block_in, other_in, block_out = threading.Event(), threading.Event(), threading.Event()
+
+    def library() -> None:
+        wait(block_in)
+        with warnings.catch_warnings():
+            other_in.set()
+            wait(block_out)
+
+    other = threading.Thread(target=library)
+    other.start()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with ignored(RuntimeWarning):
+            block_in.set()
+            wait(other_in)
+        block_out.set()
+        other.join(WAIT)
+        assert not other.is_alive()
+        warnings.warn("after the block", RuntimeWarning, stacklevel=1)
+    assert [str(w.message) for w in caught] == ["after the block"]

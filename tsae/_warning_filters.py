@@ -25,14 +25,19 @@ _WARNINGS: Any = warnings  # its filter list and showing hook, as Python reads t
 
 
 class _OnThread:
-    """A filter's message pattern that matches on the thread that made it only."""
+    """A filter's message pattern that matches on the thread that made it only, until its block ends.
+
+    Closed at the end, it matches nothing: a ``warnings.catch_warnings`` on another thread that copied the list
+    during the block puts that copy back after it, this filter in it.
+    """
 
     def __init__(self, message: str) -> None:
         self.thread = threading.get_ident()
         self.pattern = re.compile(message, re.IGNORECASE)
+        self.open = True
 
     def match(self, text: str) -> bool:
-        return threading.get_ident() == self.thread and self.pattern.match(text) is not None
+        return self.open and threading.get_ident() == self.thread and self.pattern.match(text) is not None
 
 
 def _filters_changed() -> None:
@@ -60,6 +65,8 @@ def _added(entries: list[tuple[Any, ...]]) -> Iterator[None]:
     try:
         yield
     finally:
+        for entry in entries:
+            entry[1].open = False
         with _FILTERS:
             # the caller's own changes meanwhile, and other threads' blocks, stay
             _WARNINGS.filters[:] = [f for f in _WARNINGS.filters if not any(f is e for e in entries)]
