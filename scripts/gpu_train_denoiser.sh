@@ -70,6 +70,7 @@ WHEELS="${WHEELS:-gpu/whl}"
 OUT="${OUT:?set OUT to a folder for the results}"
 RESUME="${RESUME:-}"
 SITE="$(mktemp -d)"
+trap 'rm -rf "$SITE"' EXIT  # the packages installed for this run only
 
 [ -f "$PACK" ] || { echo "$PACK: no packed training file (see the top of $0)" >&2; exit 2; }
 if ! python3 -c "import soundfile" 2>/dev/null; then
