@@ -350,7 +350,13 @@ def main(argv: list[str] | None = None) -> int:
         except MirrorError as error:
             print(error, file=sys.stderr)
             return 2
-        series = [s for s in series if args.series in s.name]
+        matched = [s for s in series if args.series in s.name]
+        if not matched and args.series and args.which != "all":
+            other = "heldout" if name == "dev" else "dev"
+            print(f"no series of the {name} set has {args.series!r} in its name (is it one of the {other} set's? "
+                  f"--set {other})", file=sys.stderr)
+            return 2
+        series = matched
         skipped = [s.name for s in series if not scored(s)]
         series = [s for s in series if scored(s)]
         progress(args.quiet, f"set {name}: {len(series)} series ({len(skipped)} skipped), methods {methods}; "
