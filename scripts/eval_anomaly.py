@@ -336,13 +336,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"TSB-AD is needed ({error}): pip install --no-deps 'TSB-AD==1.5' (and the eval extra)",
               file=sys.stderr)
         return 2
-    from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(name: str) -> str | None:
+        """A package's version, None where it is not installed (methods not run need none)."""
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return None
 
     paragraphs = __doc__.split("\n\n")
     result: dict[str, object] = {
         "methods": methods, "detector_kw": detector_kw, "sets": {},
         "protocol": " ".join(p for p in paragraphs if p.startswith(("Protocol", "Measures"))),
-        "versions": {name: version(name) for name in ("tsae", "TSB-AD", "numpy", "scikit-learn", "pyod", "stumpy")},
+        "versions": {name: installed(name) for name in ("tsae", "TSB-AD", "numpy", "scikit-learn", "pyod", "stumpy")},
     }
     for name in (["dev", "heldout"] if args.which == "all" else [args.which]):
         try:
