@@ -40,7 +40,7 @@ from typing import Any, Literal
 import numpy as np
 
 from tsae.io.spill_file import SpillFile
-from tsae.io.table_cells import _is_missing, is_comment
+from tsae.io.table_cells import _is_missing, boolean, is_comment
 from tsae.io.table_time import _clean_dates, _first_non_date, _not_a_date, _parse_dates
 
 #: the annotation rows of annotated CSV, before each table's header
@@ -54,8 +54,6 @@ _ROWS = 1 << 16
 _WIDE_ROWS = 1 << 14
 #: the most values of all series together that one block of the merge reads (each series a share)
 _MERGE_VALUES = 1 << 18
-#: Influx's boolean values, as numbers
-_BOOLEANS = {"true": 1.0, "false": 0.0}
 
 
 class InfluxCsv(csv.excel):
@@ -201,23 +199,23 @@ class _Collector:
         for i, raw in enumerate(self.keys):
             by_key.setdefault(raw, []).append(i)
         for raw, rows in by_key.items():
-            names, cells_of_key, field_name, boolean = raw
+            names, cells_of_key, field_name, is_boolean = raw
             pairs = zip(names, (c.strip() for c in (cells_of_key if len(names) != 1 else (cells_of_key,))), strict=True)
             # by name: a series whose tables have their columns in another order is the same series
             key = tuple(sorted([*pairs, *([] if field_name is None else [("_field", field_name)])]))
             series = self.series.get(key)
             if series is None:
                 series = self.series[key] = _Series(lines[rows[0]])
-            values = self._values([self.values[i] for i in rows], [lines[i] for i in rows], boolean,
+            values = self._values([self.values[i] for i in rows], [lines[i] for i in rows], is_boolean,
                                   dict(key).get("_field", ""))
             series.add(self.spill, times[rows].astype(np.int64), values)
         for held in (self.lines, self.keys, self.times, self.values):
             held.clear()
 
-    def _values(self, cells: list[str], lines: list[int], boolean: bool, name: str) -> np.ndarray:
+    def _values(self, cells: list[str], lines: list[int], is_boolean: bool, name: str) -> np.ndarray:
         """The numbers of a series' ``cells`` (on ``lines``): missing ones NaN, ``true``/``false`` 1 and 0 for a
         boolean field; a cell that is none is an error naming its line."""
-        if not boolean:
+        if not is_boolean:
             try:
                 return np.array(cells, dtype=np.float64)  # plain numbers, all of them, as nearly always
             except ValueError:
@@ -227,8 +225,8 @@ class _Collector:
             text = cell.strip()
             if _is_missing(text):
                 values[i] = math.nan
-            elif boolean and text.lower() in _BOOLEANS:
-                values[i] = _BOOLEANS[text.lower()]
+            elif is_boolean and boolean(text) is not None:
+                values[i] = boolean(text)  # true/false, in any case, as a table's cells
             else:
                 try:
                     values[i] = float(text)
