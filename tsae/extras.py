@@ -17,8 +17,10 @@ EXTRAS: dict[str, tuple[str, str]] = {
 }
 
 
+#: how a system gets the PortAudio library the live extra's sounddevice loads (pip does not install it)
+PORTAUDIO_INSTALL = "apt-get install libportaudio2"
 #: what pip cannot install, said after the extra
-_NOTES = {"live": " (and PortAudio, e.g. apt-get install libportaudio2)"}
+_NOTES = {"live": f" (and PortAudio, e.g. {PORTAUDIO_INSTALL})"}
 
 
 def install_hint(extra: str) -> str:

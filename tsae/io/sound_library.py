@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from tsae.errors import first_line
-from tsae.extras import missing_message
+from tsae.extras import PORTAUDIO_INSTALL, missing_message
 
 #: a machine without the sounddevice package
 MISSING_PACKAGE = missing_message("live", "live audio")
 #: the package is there, PortAudio is not (``pip install "tsae[live]"`` was done: saying it again does not help)
 MISSING_PORTAUDIO = "live audio needs the PortAudio library, which sounddevice cannot load ({}): install it, e.g. " \
-                    "apt-get install libportaudio2"
+                    + PORTAUDIO_INSTALL
 
 
 def sounddevice_module() -> Any:
