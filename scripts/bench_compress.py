@@ -41,6 +41,7 @@ Usage::
                                      [--model PATH ...] [--data ../shared/data/anomaly] [--coders adaptive,lzma]
     python scripts/bench_compress.py --file MODEL DATA [--file ...] [--bounds 1e-3] [--before TREE] [--repeat 2]
                                      [--anchors sz3,zfp] [--no-model] [--profile DIR]
+                                     [--train-seconds 60] [--threads 2]
 """
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ anchors file by file, each as "x real time" (audio seconds / processing seconds)
 
 Usage::
 
-    python scripts/bench_denoise.py [--seconds 60] [--repeat 3] [--files 16 --file-seconds 10]
+    python scripts/bench_denoise.py [--seconds 60] [--repeat 3] [--files 16 --file-seconds 10] [--model FILE]
 """
 from __future__ import annotations
 

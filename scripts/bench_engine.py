@@ -22,6 +22,7 @@ section (> 1: tsae is faster).
 Usage::
 
     python scripts/bench_engine.py [--minutes 10 --sr 16000 --length 512 --hop 128 --repeats 9 --threads N]
+                                   [--skip-add-at]
 """
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ transformer, vae, vqvae, blind_spot and any third-party family installed):
 Usage::
 
     python scripts/bench_models.py [--channels 8 --window 128 --batch 64 --seconds 2 --repeats 3]
-                                   [--threads N --device cpu]
+                                   [--threads N --device cpu] [--windows 2048] [--families conv1d blind_spot ...]
 """
 from __future__ import annotations
 

@@ -36,7 +36,8 @@ summaries' ``seconds``).
 
 Usage::
 
-    python scripts/bench_monitor.py [--rows 200000] [--block 1000] [--window 32] [--no-stdin]
+    python scripts/bench_monitor.py [--rows 200000] [--block 1000] [--window 32] [--no-stdin] [--stdin-rows 100000]
+                                   [--latency-rows 20000] [--sensors 1,8,100] [--evict-lines 20000]
     python scripts/bench_monitor.py --devices 1,10,50,500 [--old DIR] [--device-samples 40000]
     python scripts/bench_monitor.py --new-devices 1000,10000 [--lines-each 1] [--caps 1,1000] [--before DIR]
 """

@@ -23,6 +23,7 @@ the order of a device's records then depend on where its stream was cut, as for 
 Usage::
 
     python scripts/bench_monitor_mqtt.py [--devices 10,50] [--rows 300] [--old DIR] [--repeat 2] [--sparse-rate 20]
+                                        [--sparse-rows 60] [--window 32]
     python scripts/bench_monitor_mqtt.py --in-process [--devices 10,50] [--rows 200] [--batch 150] [--repeat 3]
 """
 from __future__ import annotations

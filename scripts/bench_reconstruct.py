@@ -9,7 +9,7 @@ two tiny files. Checks that every mode wrote identical bytes. Prints files/s,
 samples/s and the speed-up over one worker. On a shared machine the load average
 printed with the table says how much of the 2 cores the benchmark really had.
 
-Usage: ``python scripts/bench_reconstruct.py [--files 24] [--samples 20000] [--channels 2]``
+Usage: ``python scripts/bench_reconstruct.py [--files 24] [--samples 20000] [--channels 2] [--window 128]``
 """
 from __future__ import annotations
 

@@ -23,6 +23,10 @@ Usage::
     python scripts/denoise_data.py sample runs/denoise_data.safetensors runs/listen --n 8   # WAV pairs
     python scripts/denoise_data.py pack gpu/pack_opus.safetensors --codec opus   # ~60 MB: travels to a GPU
 
+``pack`` also takes ``--seconds 4`` (clip length), ``--seed 0``, ``--max-files N`` (at most N files per group: a
+small pack), ``--no-moodist``, and with ``--codec opus`` ``--compression`` (libsndfile's Opus level, 0 to 1) and
+``--noise-compression`` (the noises' level; default: ``--compression``).
+
 The held-out moodist noise for evaluation: ``moodist_noises(git_dir, "heldout")``.
 """
 from __future__ import annotations

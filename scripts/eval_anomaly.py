@@ -44,7 +44,8 @@ dependencies that its metrics and these methods never import::
 Usage::
 
     python scripts/eval_anomaly.py [--set dev|heldout|all] [--only a,b] [--skip a,b] [--series SUBSTR]
-                                   [--detector-kw JSON] [--per-series] [--json FILE] [-q]
+                                   [--detector-kw JSON] [--per-series] [--timestamps] [--data MANIFEST]
+                                   [--json FILE] [-q|--quiet]
 """
 from __future__ import annotations
 

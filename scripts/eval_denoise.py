@@ -76,6 +76,10 @@ Usage::
     python scripts/eval_denoise.py --model a.tsae --model runs/b/best.safetensors -n 32
     python scripts/eval_denoise.py --rate 8000 --model plugins/weights/denoiser2.tsae  # narrow band
 
+Other options: ``-n/--mixtures N`` (default 64; 0: only ``--real``), ``--seed 1234``, ``--data DIR`` (the
+shared speech data), ``--only-tsae`` (no anchors: quick checkpoint checks), ``--atten-limit DB`` (also every tsae
+model with this attenuation limit; repeatable).
+
 ``--rate 8000`` evaluates narrow-band audio, as telephone and VoIP recordings are: the same
 mixtures resampled to 8 kHz; tsae denoises them at 8 kHz (it takes any rate), the anchors,
 which work at 16 or 48 kHz, get them resampled up with soxr and their output back down (what

@@ -84,7 +84,7 @@ Usage::
     python scripts/eval_plant_faults.py [--seeds 0,1,2] [--kinds stuck,drift] [--only a,b] [--skip a,b]
                                         [--detector-kw JSON] [--latency [--latency-block N]]
                                         [--sample-interval 600] [--train-days 14] [--weekly 0] [--busy 1]
-                                        [--timestamps] [--json FILE] [-q]
+                                        [--timestamps] [--json FILE] [-q|--quiet]
 """
 from __future__ import annotations
 

@@ -24,7 +24,8 @@ Seeds 100-105 (the default) are the decision seeds of eval_plant_faults.
 
 Usage::
 
-    python scripts/eval_silent_sensors.py [--seeds 100,101,102,103,104,105] [--silence 100] [--block 36] [-q]
+    python scripts/eval_silent_sensors.py [--seeds 100,101,102,103,104,105] [--silence 100] [--block 36]
+                                          [--details] [-q|--quiet]
 """
 from __future__ import annotations
 

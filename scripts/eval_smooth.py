@@ -36,7 +36,7 @@ Smoothing in blocks (``--only smooth_blocks``, never in the default run): tsae o
 ``tsae smooth``'s blocks of ``--block`` samples (default n/10), which learn from the first block alone: what a smaller
 block (more channels in a block of bounded cells) costs.
 
-Usage: ``python scripts/eval_smooth.py [--quick] [--n 2000] [--first-seed 0]
+Usage: ``python scripts/eval_smooth.py [--quick] [--n 2000] [--first-seed 0] [--seeds 2]
 [--only smooth|noise|glitches|impute|smooth_blocks] [--block B]`` (``--block``: the imputation goes through
 ``tsae impute``'s blocks of B samples, as a long file does)
 

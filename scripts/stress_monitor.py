@@ -19,7 +19,8 @@ message) and the monitor's peak memory (VmHWM of its process).
 
 Usage::
 
-    python scripts/stress_monitor.py [--seconds 600] [--samples 5000000] [--sensors 4] [--no-mqtt]
+    python scripts/stress_monitor.py [--seconds 600] [--samples 5000000] [--sensors 4] [--no-mqtt] [--no-stdin]
+                                    [--chunk 2000] [--drain 600]
 """
 from __future__ import annotations
 

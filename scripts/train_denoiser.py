@@ -17,6 +17,11 @@ Usage::
     nohup python scripts/train_denoiser.py --max-minutes 100 --out runs/denoiser > runs/denoiser.log 2>&1 &
     python scripts/train_denoiser.py --export runs/denoiser/best.safetensors plugins/weights/denoiser.tsae
 
+The first network's shape: ``--n-fft 512 --hop 256 --hidden 160 --layers 2``; ``--data DIR`` (the shared speech
+data), ``--seg 3`` (training crop, seconds), ``--val-size 64`` (validation mixtures). A checkpoint too big to move
+in one piece: ``--split CHECKPOINT MB`` writes it in parts of at most MB megabytes, ``--join CHECKPOINT PART ...``
+writes it back from them (both exit then).
+
 The second network, ``--family denoiser2`` (plugins/denoiser2.py; its hyper-parameters by
 ``--param NAME=VALUE``, its defaults otherwise), trains with ``denoise_loss``, usually on a file
 written by ``python scripts/denoise_data.py pack`` (``--packed``: batches drawn by ``PackedMixer``;
