@@ -15,7 +15,7 @@ from tsae.pipelines.anomaly.groups import group_order
 from tsae.pipelines.anomaly.monitor import run_monitor
 from tsae.pipelines.anomaly.terms import term_window_starts
 
-from sensor_data import SENSORS
+from sensor_data import SENSORS, make_series
 
 
 def fleet_lines(parts: dict[str, np.ndarray], column: str = "host") -> list[str]:
@@ -325,8 +325,6 @@ def test_fit_groups_calibrates_each_device_alone():
     # the held-out rows were scored as one series and the seams' windows set the threshold (133.9 against 11.6)
     from tsae.pipelines.anomaly.detector import Detector
 
-    from sensor_data import make_series
-
     fleet = np.concatenate([make_series(400, seed=10 + d) for d in range(8)]).T
     labels = np.repeat(np.arange(8), 400)
     options = dict(window=24, epochs=1, device="cpu", terms="pca+stats")
@@ -444,3 +442,21 @@ def test_fit_group_by_names_a_sensors_cell_of_text_where_it_is(tmp_path, test_da
     assert result.exit_code == 1 and result.output == (
         f"Error: {table} (host={device}): line {at + 1}, column {SENSORS[1]!r}: not a number ('err')\n")
     assert not (tmp_path / "d.tsae").exists()
+
+
+def test_split_devices_share_one_file_of_line_numbers(tmp_path, monkeypatch):
+    # before: a .lines file beside each device's table (a file created and removed a device)
+    import tsae.pipelines.anomaly.fleet_split as fleet_split
+
+    monkeypatch.setattr(fleet_split, "BUFFER_CHARS", 200)  # many runs of each device's rows, written in turns
+    parts = {name: make_series(rows, seed=k) for k, (name, rows) in enumerate({"a": 90, "b": 40, "c": 7}.items())}
+    lines = fleet_lines(parts)
+    table = write(tmp_path / "fleet.csv", lines)
+    folder = tmp_path / "split"
+    folder.mkdir()
+    devices = fleet_split.split_devices(table, ["host"], folder).devices
+    assert sorted(p.suffix for p in folder.iterdir()) == [".csv"] * 3 + [".lines"]
+    for device in devices:
+        rows = [k + 1 for k, line in enumerate(lines) if line.split(",")[1] == device.key[0]]  # the table's lines
+        assert [device.table_line(n) for n in range(1, device.rows + 3)] == [None, *rows, None]
+        assert len(device._runs) > 1 or device.rows < 10

@@ -8,6 +8,7 @@ devices (and no more than one file is open at a time).
 """
 from __future__ import annotations
 
+import bisect
 import csv
 import io
 import warnings
@@ -50,35 +51,36 @@ def csv_line(fields: Sequence[str], sep: str = ",") -> str:
 
 @dataclass
 class DeviceFile:
-    """One device's table: its ``key`` (the values of the device columns), ``path`` and ``rows``; beside it (suffix
-    ``.lines``) the line of the table each row came from, int64, so that a message about a line of the device's file
-    names the table's (:meth:`table_line`)."""
+    """One device's table: its ``key`` (the values of the device columns), ``path`` and ``rows``; and where the
+    line of the table each row came from lies (int64, in ``lines_path``, a file all the devices share: a run of the
+    device's rows at each of ``_runs``, ``(first row, byte offset)``), so that a message about a line of the device's
+    file names the table's (:meth:`table_line`). One file of line numbers for all the devices, not one each: a file
+    created (and removed) a device was most of what a fleet of short devices cost to split."""
 
     key: tuple[str, ...]
     path: Path
     rows: int = 0
     first_row_line: int = 2  # the device file's line of its first row (after the header, and a sep= line)
+    lines_path: Path | None = None
     _waiting: list[str] = field(default_factory=list, repr=False)
     _waiting_lines: list[int] = field(default_factory=list, repr=False)
-
-    @property
-    def lines_path(self) -> Path:
-        return self.path.with_suffix(".lines")
+    _runs: list[tuple[int, int]] = field(default_factory=list, repr=False)
+    _written: int = 0  # rows whose line numbers are in lines_path
 
     def table_line(self, line: int) -> int | None:
         """The table's line of the device file's ``line`` (1-based), None for its header (or a line it lacks)."""
         row = line - self.first_row_line
-        if not 0 <= row < self.rows:
+        if not 0 <= row < self._written or self.lines_path is None:
             return None
+        first, offset = self._runs[bisect.bisect_right(self._runs, (row, 1 << 62)) - 1]
         with open(self.lines_path, "rb") as handle:
-            handle.seek(8 * row)
+            handle.seek(offset + 8 * (row - first))
             data = handle.read(8)
         return int.from_bytes(data, "little", signed=True) if len(data) == 8 else None
 
     def remove(self) -> None:
-        """Let go of the device's files (the disk holds the devices not read yet)."""
+        """Let go of the device's file (the disk holds the devices not read yet)."""
         self.path.unlink(missing_ok=True)
-        self.lines_path.unlink(missing_ok=True)
 
 
 @dataclass
@@ -193,15 +195,20 @@ def split_devices(path: str | Path, group_by: Sequence[str], folder: str | Path)
     tables = DeviceTables([], header, delimited(sep, skip=1 if sep_line else 0))
     held = 0
 
+    numbers = folder / "devices.lines"
+
     def write_out() -> None:
-        for device in tables.devices:
-            if device._waiting:
-                with open(device.path, "a", encoding="utf-8", newline="") as handle:
-                    handle.write("".join(device._waiting))
-                with open(device.lines_path, "ab") as handle:
-                    array("q", device._waiting_lines).tofile(handle)
-                device._waiting.clear()
-                device._waiting_lines.clear()
+        with open(numbers, "ab") as shared:
+            for device in tables.devices:
+                if device._waiting:
+                    with open(device.path, "a", encoding="utf-8", newline="") as handle:
+                        handle.write("".join(device._waiting))
+                    if device._waiting_lines:
+                        device._runs.append((device._written, shared.tell()))
+                        array("q", device._waiting_lines).tofile(shared)
+                        device._written += len(device._waiting_lines)
+                    device._waiting.clear()
+                    device._waiting_lines.clear()
 
     one = columns[0] if len(columns) == 1 else None
     for line in lines:
@@ -223,7 +230,7 @@ def split_devices(path: str | Path, group_by: Sequence[str], folder: str | Path)
                 continue
             if key not in found:
                 device = found[key] = DeviceFile(key, folder / f"device{len(found)}.csv",
-                                                 first_row_line=3 if sep_line else 2)
+                                                 first_row_line=3 if sep_line else 2, lines_path=numbers)
                 device._waiting.append(f"{sep_line}\n" if sep_line else "")
                 device._waiting.append(header + "\n")
                 held += len(sep_line) + len(header)
