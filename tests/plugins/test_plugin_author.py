@@ -300,3 +300,23 @@ def test_what_the_network_prints_stays_out_of_denoise_dash_audio(monkeypatch) ->
     assert result.exit_code == 0, result.output
     assert b"denoising" not in result.stdout_bytes and "denoising" in result.stderr
     assert sf.read(io.BytesIO(result.stdout_bytes))[0].shape == (8000,)
+
+
+def test_state_that_is_not_a_tensor_is_refused_before_training(tsae_sandbox, tmp_path) -> None:
+    # before: `tsae train x.csv --family F` (F with get_extra_state returning a dict) trained for all of --epochs,
+    # then "internal error (AttributeError: 'dict' object has no attribute 'shape'); this is a bug in tsae"
+    from tsae.models.modelfile import save_model
+
+    extra = "def get_extra_state(self):\n    return {'vocab': ['a', 'b']}\n" \
+            "def set_extra_state(self, state):\n    self.vocab = state['vocab']\n"
+    namespace: dict = {"__name__": "author_extra_module"}
+    exec(FAMILY.format(family="author_extra") + textwrap.indent(extra, " " * 4), namespace)  # noqa: S102
+    family = namespace["LinearAE"]
+    tsae_sandbox.register(types.SimpleNamespace(register_models=tsae.hookimpl(lambda register: register(family))),
+                          "author_extra")
+    message = r"'author_extra' .*: state_dict\(\) entry '_extra_state' is a dict, not a tensor: a model file"
+    with pytest.raises(ValueError, match=message):
+        tsae_sandbox.create_model("author_extra", 2, 16)
+    with pytest.raises(ValueError, match=message):  # a network built by hand, saved from Python
+        save_model(tmp_path / "m.tsae", family(2, 16))
+    assert not (tmp_path / "m.tsae").exists()
