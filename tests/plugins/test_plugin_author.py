@@ -320,3 +320,28 @@ def test_state_that_is_not_a_tensor_is_refused_before_training(tsae_sandbox, tmp
     with pytest.raises(ValueError, match=message):  # a network built by hand, saved from Python
         save_model(tmp_path / "m.tsae", family(2, 16))
     assert not (tmp_path / "m.tsae").exists()
+
+
+def test_a_model_file_of_a_plugin_refused_by_a_clash_says_which_plugin_took_the_name(tsae_sandbox, tmp_path) -> None:
+    # before: "model family 'author_clash' was saved by plugin 'author_first' (...) but is provided here by plugin
+    # 'author_second' (...); install the plugin that wrote it", while that plugin was installed, refused because
+    # the other had registered the name first
+    from tsae.models.modelfile import load_model, save_model
+
+    def plugin(name: str) -> types.SimpleNamespace:
+        namespace: dict = {"__name__": f"{name}_module"}
+        exec(FAMILY.format(family="author_clash"), namespace)  # noqa: S102
+        family = namespace["LinearAE"]
+        return types.SimpleNamespace(register_models=tsae.hookimpl(lambda register: register(family)))
+
+    tsae.register_plugin(plugin("author_first"), "author_first")
+    try:
+        path = save_model(tmp_path / "m.tsae", tsae_sandbox.create_model("author_clash", 2, 16))
+    finally:
+        tsae.plugins.unregister_plugin("author_first")
+    tsae_sandbox.register(plugin("author_second"), "author_second")
+    tsae_sandbox.register(plugin("author_first"), "author_first")
+    assert "already registered by plugin 'author_second'" in tsae_sandbox.errors()["author_first"]
+    with pytest.raises(ValueError, match=r"plugin 'author_first' is installed, but plugin 'author_second' .* took "
+                                         r"the name first: disable it \(TSAE_DISABLE_PLUGINS=author_second\)"):
+        load_model(path)
