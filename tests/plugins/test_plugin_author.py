@@ -300,3 +300,48 @@ def test_what_the_network_prints_stays_out_of_denoise_dash_audio(monkeypatch) ->
     assert result.exit_code == 0, result.output
     assert b"denoising" not in result.stdout_bytes and "denoising" in result.stderr
     assert sf.read(io.BytesIO(result.stdout_bytes))[0].shape == (8000,)
+
+
+def test_state_that_is_not_a_tensor_is_refused_before_training(tsae_sandbox, tmp_path) -> None:
+    # before: `tsae train x.csv --family F` (F with get_extra_state returning a dict) trained for all of --epochs,
+    # then "internal error (AttributeError: 'dict' object has no attribute 'shape'); this is a bug in tsae"
+    from tsae.models.modelfile import save_model
+
+    extra = "def get_extra_state(self):\n    return {'vocab': ['a', 'b']}\n" \
+            "def set_extra_state(self, state):\n    self.vocab = state['vocab']\n"
+    namespace: dict = {"__name__": "author_extra_module"}
+    exec(FAMILY.format(family="author_extra") + textwrap.indent(extra, " " * 4), namespace)  # noqa: S102
+    family = namespace["LinearAE"]
+    tsae_sandbox.register(types.SimpleNamespace(register_models=tsae.hookimpl(lambda register: register(family))),
+                          "author_extra")
+    message = r"'author_extra' .*: state_dict\(\) entry '_extra_state' is a dict, not a tensor: a model file"
+    with pytest.raises(ValueError, match=message):
+        tsae_sandbox.create_model("author_extra", 2, 16)
+    with pytest.raises(ValueError, match=message):  # a network built by hand, saved from Python
+        save_model(tmp_path / "m.tsae", family(2, 16))
+    assert not (tmp_path / "m.tsae").exists()
+
+
+def test_a_model_file_of_a_plugin_refused_by_a_clash_says_which_plugin_took_the_name(tsae_sandbox, tmp_path) -> None:
+    # before: "model family 'author_clash' was saved by plugin 'author_first' (...) but is provided here by plugin
+    # 'author_second' (...); install the plugin that wrote it", while that plugin was installed, refused because
+    # the other had registered the name first
+    from tsae.models.modelfile import load_model, save_model
+
+    def plugin(name: str) -> types.SimpleNamespace:
+        namespace: dict = {"__name__": f"{name}_module"}
+        exec(FAMILY.format(family="author_clash"), namespace)  # noqa: S102
+        family = namespace["LinearAE"]
+        return types.SimpleNamespace(register_models=tsae.hookimpl(lambda register: register(family)))
+
+    tsae.register_plugin(plugin("author_first"), "author_first")
+    try:
+        path = save_model(tmp_path / "m.tsae", tsae_sandbox.create_model("author_clash", 2, 16))
+    finally:
+        tsae.plugins.unregister_plugin("author_first")
+    tsae_sandbox.register(plugin("author_second"), "author_second")
+    tsae_sandbox.register(plugin("author_first"), "author_first")
+    assert "already registered by plugin 'author_second'" in tsae_sandbox.errors()["author_first"]
+    with pytest.raises(ValueError, match=r"plugin 'author_first' is installed, but plugin 'author_second' .* took "
+                                         r"the name first: disable it \(TSAE_DISABLE_PLUGINS=author_second\)"):
+        load_model(path)

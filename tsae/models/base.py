@@ -340,6 +340,7 @@ def check_contract(model: Autoencoder, origin: str, batch: int = 3) -> None:
                          "as a plain attribute, not a parameter or buffer: --device cuda would leave it on the CPU "
                          "and a model file would not save what training changes in it; register it "
                          "(self.register_buffer(name, tensor), or nn.Parameter to train it)")
+    check_state_tensors(model, where)
     x = torch.zeros(batch, model.channels, model.window, device=_device_of(model))
     training = model.training
     model.eval()
@@ -376,6 +377,20 @@ def check_contract(model: Autoencoder, origin: str, batch: int = 3) -> None:
                          f"{tuple(x.shape)}; it must return finite values (silence is valid input)")
 
 
+def check_state_tensors(model: nn.Module, where: str) -> None:
+    """Refuse a ``state_dict()`` entry that is not a tensor (``get_extra_state``): a model file holds tensors only.
+
+    Raises
+    ------
+    ValueError
+        Naming ``where`` (the family and its plugin), the entry and its type.
+    """
+    for key, value in model.state_dict().items():
+        if not isinstance(value, torch.Tensor):
+            raise ValueError(f"{where}: state_dict() entry {key!r} is a {type(value).__name__}, not a tensor: a model "
+                             "file stores tensors only (no pickle); keep settings in params and data in buffers")
+
+
 def _plain_tensors(model: nn.Module) -> list[str]:
     """The tensors that ``model``'s own code (its family's module) keeps as plain attributes, by dotted name.
 
@@ -409,6 +424,7 @@ def check_rebuild(model: Autoencoder, origin: str) -> None:
     except Exception as error:  # noqa: BLE001
         raise ValueError(f"{where}: cannot be rebuilt from its hparams() "
                          f"({type(error).__name__}: {first_line(error)})") from None
+    check_state_tensors(model, where)
     mine = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     theirs = {k: tuple(v.shape) for k, v in rebuilt.state_dict().items()}
     if mine != theirs:

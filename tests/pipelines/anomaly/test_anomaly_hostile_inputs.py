@@ -161,3 +161,20 @@ def test_mqtt_messages_waiting_to_be_read_are_bounded_in_bytes_and_long_lines_ar
     finally:
         source.close()
     assert lines == ["\0" * 101] * 3 + ["1,2", "3,4", "\0" * 101]
+
+
+def test_a_network_that_reconstructs_nan_is_named_not_scored_without_it(monkeypatch):
+    # before: a family whose decode gave NaN after fitting (a plugin's bug, or overflowing weights) was scored
+    # without its term: the NaN errors were left out as a scale without data, and decision_function returned
+    # finite scores of the other terms, without a word
+    import torch
+
+    from tsae import Detector
+
+    rng = np.random.default_rng(0)
+    x = np.sin(np.arange(3000) / 10)[None, :] + 0.05 * rng.standard_normal((2, 3000))
+    det = Detector(model="dense", window=32, epochs=1).fit(x)
+    network = det.state_.model
+    monkeypatch.setattr(network, "decode", lambda z: torch.full((len(z), network.channels, network.window), np.nan))
+    with pytest.raises(ValueError, match=r"model family 'dense' .*reconstructs NaN or infinite values"):
+        det.decision_function(x)

@@ -595,6 +595,13 @@ class _ScaleScorer:
                 if recon.shape != inputs.shape:  # the kernel reads both alike
                     raise ValueError(f"the model reconstructs frames of shape {inputs.shape[1:]} as "
                                      f"{recon.shape[1:]}")
+                if not np.isfinite(recon).all():  # else left out as a scale without data, scored without it
+                    from tsae.plugins import family_origin
+
+                    name = getattr(self.model, "name", "?")
+                    raise ValueError(f"model family {name!r} ({family_origin(name)}) reconstructs NaN or infinite "
+                                     "values from finite frames (weights blown up by a diverged training, or the "
+                                     "family's bug)")
                 add_weighted_squares(errors[part], np.ascontiguousarray(recon, np.float64), inputs,
                                      self.ae_weight, ae_scale)
                 del inputs, recon
