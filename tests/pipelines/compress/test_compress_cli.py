@@ -120,6 +120,19 @@ def test_bad_inputs_are_one_line(tmp_path, csv, model_file):
     assert_one_line_error(run("decompress", tmp_path / "text.tsz", "-o", tmp_path / "x.csv"), "not a .tsz")
 
 
+@pytest.mark.parametrize("output", ["x.csv", "-"])
+def test_a_container_that_is_a_pipe_is_not_called_missing(tmp_path, output):
+    # before: "fifo.tsz: no such file" (so too `cat x.tsz | tsae decompress /dev/stdin`, and `<(cat x.tsz)`)
+    import os
+
+    fifo = tmp_path / "fifo.tsz"
+    os.mkfifo(fifo)
+    result = run("decompress", fifo, "-o", output if output == "-" else tmp_path / output)
+    assert_one_line_error(result, "fifo.tsz: not a file (a pipe or a device): a .tsz container is read from a file")
+    assert "no such file" not in result.output
+    assert not (tmp_path / "x.csv").exists()
+
+
 def test_an_output_named_as_a_folder_is_refused(tmp_path, csv, packed):
     # before: "-o out/" wrote a file named "out", and "-o ''" said ".: is a folder, not a file"
     before = sorted(p.name for p in tmp_path.iterdir())

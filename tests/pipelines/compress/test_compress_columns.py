@@ -124,3 +124,18 @@ def test_a_tables_utc_times_come_back_ending_in_z(named_model, tmp_path, zone) -
     first = (tmp_path / "back.csv").read_text().splitlines()[1].split(",")[0]
     assert first == ("2024-03-01T08:00:00Z" if zone.startswith("+") else f"2024-03-01T10:00:00{zone}")
 
+
+
+@pytest.mark.parametrize("with_model", [False, True])
+def test_a_value_too_large_for_the_bound_names_its_column(tmp_path, named_model, with_model) -> None:
+    # before: "x.csv: --max-error 0.001 is too small for values of magnitude 1e+29 in channel 1": with the model,
+    # its channel 1 (b), the table's first column; without one, an index for the column the table calls b
+    x = series()
+    x[1, 7] = 1e29
+    path = tmp_path / "x.csv"
+    pd.DataFrame({"b": x[1], "a": x[0]} if with_model else {"a": x[0], "b": x[1]}).to_csv(path, index=False)
+    model = [named_model] if with_model else []
+    result = run("compress", *model, path, "-o", tmp_path / "x.tsz", "--max-error", "1e-3")
+    assert_one_line_error(result, "x.csv: --max-error 0.001 is too small for values of magnitude 1e+29 in column 'b' "
+                                  "(at most 2**32 steps of float64)")
+    assert not (tmp_path / "x.tsz").exists()

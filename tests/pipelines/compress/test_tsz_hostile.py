@@ -1,11 +1,13 @@
 """A hostile .tsz file (a header or block that lies about sizes) is refused before it costs memory."""
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 
 from tsae.pipelines.compress import compress_series, decompress_series
-from tsae.pipelines.compress.container import Block
+from tsae.pipelines.compress.container import MAGIC, Block
 from tsae.pipelines.compress.entropy import CODERS, _coder, coder_id, unpack_ints
 
 from compress_helpers import rewritten, walk
@@ -126,4 +128,50 @@ def test_a_model_that_is_a_folder_is_named_as_one(model_file, tmp_path):
         decompress_file(tsz, tmp_path / "out.csv")
     with pytest.raises(ValueError, match=r"^\S*tiny\.tsae: is a folder, not a model file$"):
         decompress_file(tsz, tmp_path / "out.csv", model=model)
+    assert not (tmp_path / "out.csv").exists()
+
+
+class _Pipe(io.RawIOBase):
+    """A stream that cannot seek (a pipe), over ``data``."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        return self._data.readinto(buffer)
+
+
+@pytest.mark.parametrize("part", ["header", "block 0"])
+@pytest.mark.parametrize("stream", ["file", "pipe"])
+def test_a_length_that_claims_more_than_the_file_holds_allocates_nothing_for_it(tmp_path, part, stream):
+    # before: a 2 GiB read buffer for a 180-byte file (`ulimit -v 1500000`: "not enough memory (MemoryError)")
+    import tracemalloc
+
+    from tsae.pipelines.compress.compact import read_varint, varint
+    from tsae.pipelines.compress.container import Reader
+    from tsae.pipelines.compress.files import decompress_file
+
+    data = compress_series(None, walk(300), max_error=1e-2)
+    size, start = read_varint(data, len(MAGIC) + 2)
+    if part == "block 0":
+        start += size + 4
+        size, end = read_varint(data, start)
+    else:
+        end, start = start, len(MAGIC) + 2
+    hostile = tmp_path / "h.tsz"
+    hostile.write_bytes(data[:start] + varint(2**31 - 1) + data[end:])
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=rf"^\S*h\.tsz: truncated \.tsz container \(ends inside the {part}\)$"):
+            if stream == "file":
+                decompress_file(hostile, tmp_path / "out.csv")
+            else:
+                list(Reader(io.BufferedReader(_Pipe(hostile.read_bytes())), "h.tsz").blocks())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 << 20
     assert not (tmp_path / "out.csv").exists()

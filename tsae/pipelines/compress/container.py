@@ -62,6 +62,8 @@ TIME_VERSION = 5
 _READ_VERSIONS = (1, 2, 3, 4, 5)
 #: refuse parts and blocks larger than this before allocating them (a corrupt length)
 MAX_PART_BYTES = 1 << 31
+#: a read of more bytes than this asks first how many the stream holds (:meth:`_Cursor.read`)
+_READ_STEP = 1 << 20
 #: the most bytes a coded header may inflate to (a small hostile file costs no more memory than a valid one)
 MAX_HEADER_BYTES = 1 << 24
 _RAW = CODERS.index("raw")
@@ -231,7 +233,7 @@ class _Cursor:
         return ValueError(f"{self.name}: {problem}")
 
     def read(self, size: int, what: str) -> bytes:
-        data = self.handle.read(size)
+        data = self.handle.read(size) if size <= _READ_STEP else self._read_long(size)
         if len(data) != size:
             raise self.fail(f"truncated .tsz container (ends inside the {what})")
         return data
@@ -250,8 +252,24 @@ class _Cursor:
         except ValueError as error:
             raise self.fail(f"corrupt .tsz container ({what}: {error})") from None
 
-    def rest(self) -> int:
-        """The bytes left in the stream after the current position (read to its end when it cannot seek)."""
+    def _read_long(self, size: int) -> bytes:
+        """At most ``size`` bytes, in a buffer no larger than what the stream holds: a read's buffer is the size
+        asked for, so a corrupt length of 2 GiB in a small file cost 2 GiB before the file was found short."""
+        left = self._left()
+        if left is not None:
+            return self.handle.read(min(size, left))
+        chunks, step = [], _READ_STEP
+        while size > 0:  # a stream that cannot seek: chunks that double, so at most twice what it held
+            chunk = self.handle.read(min(size, step))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size -= len(chunk)
+            step *= 2
+        return b"".join(chunks)
+
+    def _left(self) -> int | None:
+        """The bytes after the current position of a stream that can seek; None for one that cannot."""
         handle = self.handle
         try:
             if handle.seekable():
@@ -261,7 +279,14 @@ class _Cursor:
                 return max(end - here, 0)
         except (AttributeError, OSError):  # a stream that only reads
             pass
-        return sum(len(chunk) for chunk in iter(lambda: handle.read(1 << 20), b""))
+        return None
+
+    def rest(self) -> int:
+        """The bytes left in the stream after the current position (read to its end when it cannot seek)."""
+        left = self._left()
+        if left is not None:
+            return left
+        return sum(len(chunk) for chunk in iter(lambda: self.handle.read(_READ_STEP), b""))
 
     def length(self, version: int, what: str) -> int:
         """A part's length: u32 before version 3, a varint since."""

@@ -448,8 +448,7 @@ def decompress_file(container: str | os.PathLike, output: str | os.PathLike, *,
         the error-bound check.
     """
     source, out = Path(container), Path(output)
-    if not source.is_file():
-        raise ValueError(f"{source}: no such file")
+    _check_container_file(source)
     try:
         return _decompress(source, out, model, progress)
     except (AttributeError, TypeError, KeyError) as error:  # a header that passes its checksum but not its schema
@@ -468,8 +467,7 @@ def stored_kind(container: str | os.PathLike) -> str:
         One line naming the container: missing, or not a ``.tsz`` header this tsae reads.
     """
     source = Path(container)
-    if not source.is_file():
-        raise ValueError(f"{source}: no such file")
+    _check_container_file(source)
     with open(source, "rb") as handle:
         header = Reader(handle, str(source)).header
     if not isinstance(header, dict):
@@ -478,6 +476,19 @@ def stored_kind(container: str | os.PathLike) -> str:
     if isinstance(kind, str) and kind in STORED_KINDS:
         return kind
     return "audio" if isinstance(header.get("subtype"), str) else "table"
+
+
+def _check_container_file(source: Path) -> None:
+    """``ValueError`` unless ``source`` is a regular file: a container is read in two passes (the samples counted,
+    then decoded), which a pipe's bytes, read once, cannot give."""
+    if source.is_file():
+        return
+    if source.is_dir():
+        raise ValueError(f"{source}: is a folder, not a .tsz container")
+    if source.exists():
+        raise ValueError(f"{source}: not a file (a pipe or a device): a .tsz container is read from a file, in two "
+                         "passes; save it to one first")
+    raise ValueError(f"{source}: no such file")
 
 
 def _decompress(source: Path, out: Path, model: str | os.PathLike | None, progress: bool) -> dict:

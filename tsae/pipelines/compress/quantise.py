@@ -9,6 +9,8 @@ bound below 0.5 is rounded after reconstruction, which gives its values back exa
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 #: the grid step is 2E shrunk by this factor, so float64 rounding of q * s never crosses E
@@ -56,23 +58,28 @@ def audio_file_bounds(max_error: np.ndarray, subtype: str | None) -> np.ndarray:
     return bounds
 
 
-def check_magnitude(x: np.ndarray, max_error: np.ndarray) -> None:
+def check_magnitude(x: np.ndarray, max_error: np.ndarray, names: Sequence[str] | None = None) -> None:
     """``ValueError`` when a finite value is too large for its channel's bound to be kept in float64
-    (more than :data:`MAX_DYNAMIC_RANGE` bounds, or more than :data:`MAX_VALUE`)."""
+    (more than :data:`MAX_DYNAMIC_RANGE` bounds, or more than :data:`MAX_VALUE`); the message names the channel by
+    its index, or as the column ``names[channel]`` (a table's)."""
     finite = np.where(np.isfinite(x), np.abs(x), 0.0)
     if finite.size == 0:
         return
     peak = finite.max(axis=-1)
+
+    def where(channel: int) -> str:
+        return f"column {names[channel]!r}" if names is not None else f"channel {channel}"
+
     if (peak > MAX_VALUE).any():
         channel = int(np.argmax(peak))
-        raise ValueError(f"values of magnitude {peak[channel]:g} in channel {channel} are too large for an error "
+        raise ValueError(f"values of magnitude {peak[channel]:g} in {where(channel)} are too large for an error "
                          f"bound (at most {MAX_VALUE:.4g})")
     with np.errstate(over="ignore"):
         ratio = peak / max_error
     worst = int(np.argmax(ratio))
     if ratio[worst] > MAX_DYNAMIC_RANGE:
         raise ValueError(f"max_error {max_error[worst]:g} is too small for values of magnitude {peak[worst]:g} "
-                         f"in channel {worst} (at most 2**32 steps of float64)")
+                         f"in {where(worst)} (at most 2**32 steps of float64)")
 
 
 def to_grid(x: np.ndarray, steps: np.ndarray) -> np.ndarray:

@@ -116,6 +116,10 @@ class Compressor:
         if without:
             check_without_model(max_error, latent_step)
         self._order = check_channel_order(channel_order, channels)
+        columns = extra.get("columns")
+        #: the input's column names (a table's, from the header), which messages name its channels by
+        self._names = [str(name) for name in columns] if isinstance(columns, list) and len(columns) == channels \
+            else None
         given_error = check_max_error(max_error, channels)
         #: the bound of each channel in the model's order, as the values are coded
         self.max_error = None if given_error is None else _coded(given_error, self._order)
@@ -154,9 +158,9 @@ class Compressor:
         x = np.asarray(values, dtype=np.float64)
         if x.ndim != 2 or x.shape[0] != self.model.channels:
             raise ValueError(f"expected ({self.model.channels}, n) values, got shape {x.shape}")
+        if self.max_error is not None:  # in the input's order, which the columns named in the header are in
+            check_magnitude(x, _given(self.max_error, self._order), self._names)
         x = _coded(x, self._order)
-        if self.max_error is not None:
-            check_magnitude(x, self.max_error)
         self._pending.append(x)
         self._pending_samples += x.shape[1]
         while self._pending_samples >= self.block_samples:
