@@ -82,9 +82,10 @@ def compress_command(paths: tuple[str, ...], output: Path | str, max_error: floa
     codes where they make it smaller; without --max-error, the codes alone
     (lossy). With a bound, a quantised residual keeps every decompressed sample
     within it (checked again on decompression). NaN and infinite samples are
-    kept exactly, and so are a table's cells beyond 1e30 (which other commands
-    read as missing). A float audio file whose NaN, infinite or clipped samples
-    its reader would change is refused.
+    kept exactly; a table's finite cells beyond 1e30 (which other commands read
+    as missing) are kept as numbers within the bound (an absolute bound too
+    small for their magnitude is refused: use --relative). A float audio file
+    whose NaN, infinite or clipped samples its reader would change is refused.
     A model file is referenced (path and SHA-256), not copied; with -o - (stdout),
     its path is recorded relative to the working folder, where `> NAME.tsz` puts it.
 
