@@ -25,7 +25,8 @@ are taken on the copy's samples against its labels, without point adjustment.
 Methods (scripts/anomaly_anchors.py describes the windowed anchors):
 
 - tsae: ``tsae.Detector(sample_interval=600.0, seed=0)`` (the ``--sample-interval``), otherwise its defaults
-  (``--detector-kw`` adds keyword arguments), fitted on the training days (sensors x samples);
+  (``--detector-kw`` adds keyword arguments, and may override these two), fitted on the training days
+  (sensors x samples);
 - pca, iforest, pyod_ae: windowed PCA reconstruction error, IsolationForest and PyOD's AutoEncoder on z-scored
   windows of the detector's window length (at most 128 samples), learning from the training days;
 - pca_pt, iforest_pt: point-wise PCA (90% of the variance) and IsolationForest on the z-scored samples, no window;
@@ -430,7 +431,7 @@ def evaluate_seed(seed: int, kinds: list[str], anchors: list[str], detector_kw: 
     started = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        det = tsae.Detector(sample_interval=SAMPLE_INTERVAL, seed=0, **detector_kw)
+        det = tsae.Detector(**{"sample_interval": SAMPLE_INTERVAL, "seed": 0, **detector_kw})  # --detector-kw wins
         times = clock(0, n_tr)
         det = det.fit(Xtr.T, sensors=SENSORS) if times is None else det.fit(Xtr.T, sensors=SENSORS, times=times)
     fit = {"seed": seed, "rows": n_tr, "fit_s": time.perf_counter() - started, "rss_mb": peak_rss_mb(),

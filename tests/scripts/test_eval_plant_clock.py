@@ -71,3 +71,24 @@ def test_busy_hours_add_noise_8_to_18_and_leave_the_rest(plant):
     times = plant.clock(0, 3)
     assert str(times[0]) == "2024-01-01T00:00:00.000000000"
     assert int((times[1] - times[0]) / np.timedelta64(1, "s")) == 600
+
+
+def test_detector_kw_overrides_the_scripts_own_seed(plant, monkeypatch):
+    # before: Detector(sample_interval=..., seed=0, **detector_kw) raised "got multiple values for keyword argument
+    # 'seed'" for --detector-kw '{"seed": 1}' (the way to measure the detector's seed noise on the plant)
+    import tsae
+
+    given: dict = {}
+
+    class Stop(Exception):
+        pass
+
+    def detector(**kwargs):
+        given.update(kwargs)
+        raise Stop
+
+    monkeypatch.setattr(tsae, "Detector", detector)
+    plant.set_clock(600.0, 14, 0.0)
+    with pytest.raises(Stop):
+        plant.evaluate_seed(100, ["stuck"], [], {"seed": 1, "window": 32}, None, True)
+    assert given == {"sample_interval": 600.0, "seed": 1, "window": 32}
