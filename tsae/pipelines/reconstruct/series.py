@@ -260,7 +260,7 @@ def _finite(out: np.ndarray, loaded: Any, first: int, what: str) -> np.ndarray:
         from tsae.plugins import family_origin
 
         # the family and its plugin named, as detector scoring names them: the plugin's bug is one cause
-        name = getattr(loaded, "family", None) or getattr(loaded.model, "name", "?")
+        name = str(getattr(loaded, "family", None) or getattr(loaded.model, "name", "?"))
         family = f"model family {name!r} ({family_origin(name)})"
         raise ValueError(f"{loaded.path or 'model'}: {what.format(family=family)} (from window "
                          f"{first + int(bad[0])}); weights blown up by a diverged training, or the family's bug?")
