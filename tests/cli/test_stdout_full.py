@@ -38,6 +38,7 @@ def test_monitor_tells_a_stdout_that_refused_its_summary(trained) -> None:
 def test_denoise_to_a_closed_stdout_is_a_usage_error_as_for_the_other_commands(tmp_path) -> None:
     import os
 
+    (tmp_path / "a.wav").write_bytes(b"")  # there (a missing input is the usage error told first); never read
     process = tsae_process("denoise", tmp_path / "a.wav", "-o", "-", text=True, stdout=subprocess.DEVNULL,
                            preexec_fn=lambda: os.close(1))
     _, err = process.communicate(timeout=60)

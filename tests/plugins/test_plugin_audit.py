@@ -514,6 +514,34 @@ def test_a_family_that_diverges_only_on_real_data_is_named_with_its_plugin(fresh
         train_model(net, windows, TrainConfig(epochs=1, quiet=True, device="cpu"))
 
 
+def test_a_model_file_whose_family_reconstructs_nan_is_named_with_the_family_and_its_plugin(fresh_plugins,
+                                                                                             tmp_path) -> None:
+    """reconstruct named the model file only ("t_nl.tsae: it reconstructs NaN..."), not the plugin whose family
+    gave the NaN, as detector scoring and training name it."""
+    from tsae.models.modelfile import save_model
+    from tsae.pipelines.reconstruct.batch import encode_file, reconstruct_file
+
+    def blown(self, out):  # finite when built and loaded (the contract's check), NaN once ``broken``
+        return out * float("nan") if type(self).broken else out
+
+    family = _family("audit_nan_later", broken=False, decode=lambda self, z: blown(self, Good.decode(self, z)),
+                     encode=lambda self, x: blown(self, Good.encode(self, x)))
+    _plugin(fresh_plugins, "nanny", family)
+    path = save_model(tmp_path / "t_nl.tsae", fresh_plugins.create_model("audit_nan_later", channels=1, window=8),
+                      frame={"window": 8, "hop": 4, "window_fn": None})
+    data = tmp_path / "x.npy"
+    np.save(data, np.sin(np.arange(64) / 5)[None, :])
+    family.broken = True
+    file = re.escape(str(tmp_path / "t_nl.tsae"))
+    label = r"model family 'audit_nan_later' \(plugin 'nanny' \(registered at run time\)\)"
+    with pytest.raises(ValueError, match=rf"^{file}: {label} reconstructs NaN or infinite values \(from window 0\); "
+                                         r"weights blown up by a diverged training, or the family's bug\?$"):
+        reconstruct_file(path, data, tmp_path / "r.npy")
+    with pytest.raises(ValueError, match=rf"^{file}: the encoder of {label} gives NaN"):
+        encode_file(path, data, tmp_path / "c.npy")
+    assert not (tmp_path / "r.npy").exists() and not (tmp_path / "c.npy").exists()
+
+
 @pytest.mark.parametrize("name", [None, 3, "", "  "])
 def test_register_plugin_refuses_a_name_that_is_no_text(fresh_plugins, name) -> None:
     # before: a plugin registered under None, 3 or "" that no one could list or unregister by name

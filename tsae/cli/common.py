@@ -186,7 +186,10 @@ class TableInput(LocalPath):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if value != STDIN:
-            return super().convert(value, param, ctx)
+            value = super().convert(value, param, ctx)
+            if not self.exists:  # a folder or a glob may be taken: a name that is none of them is still told here
+                named(value, self, param, ctx)
+            return value
         problem = stdin_problem(self.what)
         if problem:
             self.fail(problem, param, ctx)
@@ -228,6 +231,31 @@ class PathText(click.ParamType):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         return local(value, self, param, ctx)
+
+
+class InputPaths(PathText):
+    """An input of a command over many (a file, folder, glob, ``-`` or URL: see :class:`PathText`); a local name
+    that names nothing is a usage error (exit 2), as click's ``exists=True`` tells it on the other commands."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        value = super().convert(value, param, ctx)
+        named(value, self, param, ctx)
+        return value
+
+
+def named(value: Any, kind: click.ParamType, param: click.Parameter | None, ctx: click.Context | None) -> None:
+    """Fail ``kind`` for an input ``value`` (not ``-``, a URL or a glob, which the command reads or expands) that
+    names no file, folder or link: a missing input is a usage error on every command."""
+    import glob
+
+    from tsae.io.paths import is_url
+
+    text = str(value)
+    if text == STDIN or is_url(text) or glob.has_magic(text):
+        return
+    denied(text, kind, param, ctx)
+    if not os.path.lexists(text):
+        kind.fail(f"{text}: no such file or folder", param, ctx)
 
 
 class Name(click.ParamType):

@@ -7,8 +7,8 @@ import click
 
 from tsae.cli.common import (
     FloatRange,
+    InputPaths,
     IntRange,
-    PathText,
     checked_by,
     device_option,
     echo_done,
@@ -49,7 +49,7 @@ def _checked_rate(rate: int) -> None:
 
 
 @click.command("denoise")
-@click.argument("inputs", nargs=-1, type=PathText())
+@click.argument("inputs", nargs=-1, type=InputPaths())
 @click.option("-o", "--output", type=output_target, default=None,  # a str keeps the trailing / of a folder
               help="Output file (one input) or folder (several). Default: NAME.denoised.EXT beside each input.")
 @click.option("--model", type=DenoiserModel(), default=None, metavar="FILE|NAME",

@@ -9,11 +9,11 @@ import click
 from tsae.cli.common import (
     STDIN,
     STDOUT,
+    InputPaths,
     IntRange,
-    LocalPath,
-    PathText,
     device_option,
     echo_done,
+    model_file,
     output_file,
     output_target,
     quiet_option,
@@ -25,8 +25,8 @@ from tsae.cli.pipes import STDOUT_KINDS
 
 
 @click.command("reconstruct")
-@click.argument("model", type=LocalPath(dir_okay=False, path_type=Path))
-@click.argument("inputs", nargs=-1, required=True, type=PathText())
+@click.argument("model", type=model_file)
+@click.argument("inputs", nargs=-1, required=True, type=InputPaths())
 @click.option("-o", "--output", required=True, type=output_target,
               help="Output file (one input; - for stdout, in the input's kind: WAV for audio, .npy for an array, CSV "
                    "for a table; see --to) or folder (several files, folders or globs).")

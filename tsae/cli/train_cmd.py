@@ -9,7 +9,6 @@ import click
 from tsae.cli.common import (
     FloatRange,
     IntRange,
-    LocalPath,
     OutputFile,
     TableInput,
     checked_by,
@@ -116,8 +115,8 @@ STOPPED = {"epochs": "all run", "early_stopping": "stopped early: --patience epo
 
 
 @click.command("encode")
-@click.argument("model", type=LocalPath(path_type=Path))
-@click.argument("data", type=TableInput(exists=False))
+@click.argument("model", type=model_file)
+@click.argument("data", type=TableInput())
 @click.option("-o", "--output", required=True, type=OutputFile(stdout="the codes (a .npy array)", binary=True),
               help="Where to write the codes (.npy, shape (n_windows, *code_shape); n_windows is "
                    "1 + ceil((n - window) / hop), 1 for a series shorter than the window); - for stdout "

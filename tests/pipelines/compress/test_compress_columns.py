@@ -139,3 +139,29 @@ def test_a_value_too_large_for_the_bound_names_its_column(tmp_path, named_model,
     assert_one_line_error(result, "x.csv: --max-error 0.001 is too small for values of magnitude 1e+29 in column 'b' "
                                   "(at most 2**32 steps of float64)")
     assert not (tmp_path / "x.tsz").exists()
+
+
+@pytest.mark.parametrize("chunk", [None, 64])  # read whole, and in blocks (the range from a first pass)
+def test_a_relative_bound_too_small_for_a_column_names_what_was_given_and_what_it_means(tmp_path, chunk) -> None:
+    # before: "--max-error 2.09548e-12 is too small ... in column 'd'": the absolute bound the relative one meant,
+    # never typed by the user, and no word of --relative
+    rng = np.random.default_rng(0)
+    d = 1e6 + rng.uniform(-1e-9, 1e-9, 300)
+    path = tmp_path / "x.npy" if chunk else tmp_path / "x.csv"
+    if chunk:
+        np.save(path, np.stack([np.sin(np.arange(300) / 5), d]))
+    else:
+        pd.DataFrame({"a": np.sin(np.arange(300) / 5), "d": d}).to_csv(path, index=False)
+    name = "column 'ch1'" if chunk else "column 'd'"  # an array's columns are named by the reader
+    span = f"{d.max() - d.min():.3g}"
+    said = (rf"max_error 0\.001 \(relative\) is \S+ for {name} \(its range {span}\): too small for values of "
+            rf"magnitude 1e\+06 \(at most 2\*\*32 steps of float64\); give an absolute max_error \(of at least "
+            rf"0\.000233\)")
+    with pytest.raises(ValueError, match=said):
+        compress_file(None, path, tmp_path / "x.tsz", max_error=1e-3, relative=True, **({"chunk": chunk} if chunk
+                                                                                          else {}))
+    if not chunk:
+        result = run("compress", path, "-o", tmp_path / "x.tsz", "--max-error", "1e-3", "--relative")
+        assert_one_line_error(result, "x.csv: --max-error 0.001 (relative) is ", f"for column 'd' (its range {span})",
+                              "give an absolute --max-error (of at least 0.000233)")
+    assert not (tmp_path / "x.tsz").exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -106,6 +107,32 @@ def test_local_workers_and_dask_match_in_process(tiny_model, series_dir, tmp_pat
                  .items()} for mode in ("local", "workers", "dask")]
     assert recorded[0] == recorded[1] == recorded[2]
     assert recorded[0][str(files[0])][:2] == [str(files[0].stat().st_size), str(files[0].stat().st_mtime_ns)]
+
+
+def test_a_files_data_warning_is_in_the_dask_rows_as_in_the_local_ones(tiny_model, series_dir, tmp_path) -> None:
+    """A Dask task left what its file warned of (cells read as missing) out of its row: recording warnings was
+    process-wide then. Now recorded on the task's thread: the manifest and stderr say it as the local batch does."""
+    distributed = pytest.importorskip("distributed")
+    text = (series_dir / "s0.csv").read_text().splitlines()
+    for i in (3, 4, 5):  # three cells of column a infinite
+        time, _, b = text[i].split(",")
+        text[i] = f"{time},inf,{b}"
+    (series_dir / "inf.csv").write_text("\n".join(text) + "\n")
+    files = [series_dir / "inf.csv", series_dir / "s1.csv"]
+    local = run("reconstruct", tiny_model, *files, "-o", tmp_path / "local", "--device", "cpu")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster:
+        dask = run("reconstruct", tiny_model, *files, "-o", tmp_path / "dask", "--dask", cluster.scheduler_address)
+    said = f"{files[0]}: 3 cell(s) infinite or beyond 1e+30 in magnitude read as missing: a (3)"
+    for result in (local, dask):
+        assert result.exit_code == 0, result.output
+        assert result.output.count(said) == 1, result.output
+    timing = ("seconds", "output_mtime_ns")
+    rows = [{src: {k: v for k, v in row.items() if k not in timing}
+             for src, row in read_manifest(tmp_path / mode / "manifest.csv").items()} for mode in ("local", "dask")]
+    assert rows[0][str(files[0])]["warning"] == said
+    assert [{src: dict(row, output=Path(row["output"]).name) for src, row in r.items()} for r in rows] == \
+        [{src: dict(row, output=Path(row["output"]).name) for src, row in rows[0].items()}] * 2
 
 
 def test_dask_with_fsspec_urls(tiny_model, series_dir, tmp_path) -> None:

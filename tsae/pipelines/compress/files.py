@@ -127,9 +127,7 @@ def _stream_bounds(path: Path, channels: int, max_error: Any, relative: bool, ch
     ranges = ChannelRanges(channels)
     for values in iter_blocks(source, chunk):
         ranges.add(values)
-    bounds = ranges.bounds(max_error)
-    ranges.warn_absurd(bounds, str(path), columns)
-    return bounds
+    return ranges.relative_bounds(max_error, str(path), columns)
 
 
 def _time_column(meta: dict[str, Any], path: Path, coder: str) -> tuple[dict[str, Any] | None, bytes | None]:

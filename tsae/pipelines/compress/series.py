@@ -49,17 +49,24 @@ def bounds_from_extremes(max_error: Any, low: np.ndarray, high: np.ndarray) -> n
     """
     bound = check_max_error(max_error, len(low))
     assert bound is not None
-    seen = low <= high
+    scale, _ = _range_scale(low, high)
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-        spread = np.where(seen, high - low, 0.0)
-        magnitude = np.where(seen, np.maximum(np.abs(high), np.abs(low)), 0.0)
-        scale = np.where(spread > 0, spread, np.where(magnitude > 0, magnitude, 1.0))
         bounds = np.minimum(bound * scale, MAX_BOUND)
     if not (bounds > 0).all():
         channel = int(np.argmin(bounds))
         raise ValueError(f"max_error {bound[channel]:g} of channel {channel}'s range {scale[channel]:g} is below the "
                          "smallest float64: give a larger relative bound, or an absolute one")
     return bounds
+
+
+def _range_scale(low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each channel's range from its finite extremes (its magnitude, or 1, when all equal or none), and its
+    magnitude (0 for none)."""
+    seen = low <= high
+    with np.errstate(over="ignore", invalid="ignore"):
+        spread = np.where(seen, high - low, 0.0)
+        magnitude = np.where(seen, np.maximum(np.abs(high), np.abs(low)), 0.0)
+    return np.where(spread > 0, spread, np.where(magnitude > 0, magnitude, 1.0)), magnitude
 
 
 class ChannelRanges:
@@ -94,6 +101,27 @@ class ChannelRanges:
     def bounds(self, max_error: Any) -> np.ndarray:
         """``max_error`` times each channel's range (:func:`bounds_from_extremes`)."""
         return bounds_from_extremes(max_error, self.low, self.high)
+
+    def relative_bounds(self, max_error: Any, where: str, columns: Any = None) -> np.ndarray:
+        """:meth:`bounds`, one too fine for its channel's values refused by what was given (``max_error``, a fraction
+        of the range), a range set by cells beyond ``ABSURD`` warned of (:meth:`warn_absurd`)."""
+        from tsae.pipelines.compress.quantise import MAX_DYNAMIC_RANGE, MAX_VALUE
+
+        bounds = self.bounds(max_error)
+        scale, magnitude = _range_scale(self.low, self.high)
+        with np.errstate(over="ignore", invalid="ignore"):  # a value too large for any bound: told as it is, later
+            steps = np.where(magnitude <= MAX_VALUE, magnitude / bounds, 0.0)
+        c = int(np.argmax(steps))
+        if steps[c] > MAX_DYNAMIC_RANGE:  # the absolute bound it means is not what the user gave: both named
+            fraction = check_max_error(max_error, len(bounds))
+            assert fraction is not None
+            name = f"column {columns[c]!r}" if columns is not None and c < len(columns) else f"channel {c}"
+            raise ValueError(f"max_error {fraction[c]:g} (relative) is {bounds[c]:.3g} for {name} (its range "
+                             f"{scale[c]:.3g}): too small for values of magnitude {magnitude[c]:g} (at most 2**32 "
+                             f"steps of float64); give an absolute max_error (of at least "
+                             f"{magnitude[c] / MAX_DYNAMIC_RANGE:.3g})")
+        self.warn_absurd(bounds, where, columns)
+        return bounds
 
     def _usual_scale(self) -> np.ndarray:
         """The range of each channel's cells within ``ABSURD`` (their magnitude when all equal; 0: none)."""
@@ -141,9 +169,7 @@ def absolute_bounds(values: np.ndarray, max_error: Any, relative: bool, where: s
     if check_flag("relative", relative) and max_error is not None:
         ranges = ChannelRanges(values.shape[0])
         ranges.add(values)
-        bounds = ranges.bounds(max_error)
-        ranges.warn_absurd(bounds, where, columns)
-        return bounds
+        return ranges.relative_bounds(max_error, where, columns)
     return check_max_error(max_error, values.shape[0])
 
 

@@ -22,7 +22,13 @@ from tsae.extras import require_extra
 from tsae.io.atomic import all_or_nothing
 from tsae.io.paths import check_output, is_url
 from tsae.pipelines.reconstruct.manifest import BatchResult, _row
-from tsae.pipelines.reconstruct.one_file import _one_line, _reconstruct_file, _safe_reconstruct, tell
+from tsae.pipelines.reconstruct.one_file import (
+    _one_line,
+    _reconstruct_file,
+    _safe_reconstruct,
+    _with_warnings,
+    tell,
+)
 from tsae.pipelines.reconstruct.remote import check_urls
 
 __all__ = ["DASK_CONNECT_TIMEOUT", "DASK_FIRST_WORKER_TIMEOUT", "DASK_NO_WORKERS_TIMEOUT"]
@@ -83,7 +89,12 @@ def _dask_task(data: bytes, model_name: str, src: str, dst: str, batch_size: int
     except Exception as error:  # noqa: BLE001
         return _row(src, dst, "failed", _one_line(error), seconds=time.perf_counter() - start)
     if is_url(dst):  # an upload is not held back (it is not renamed by atomic_path)
-        return _safe_reconstruct(model, src, dst, batch_size, record=False)
+        return _safe_reconstruct(model, src, dst, batch_size)
+    return _with_warnings(lambda: _held_back(model, src, dst, batch_size, start))
+
+
+def _held_back(model: Any, src: str, dst: str, batch_size: int, start: float) -> dict[str, Any]:
+    """One file's row, its output renamed into place only if the task was not cancelled."""
     try:
         with all_or_nothing():  # the output waits for the end of the block, and is dropped on an error
             row = _reconstruct_file(model, src, dst, batch_size=batch_size)  # its warning told by the client

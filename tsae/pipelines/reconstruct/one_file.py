@@ -209,19 +209,21 @@ def _one_line(error: BaseException) -> str:
 
 
 def _safe_reconstruct(model: Any, src: str, dst: str, batch_size: int,
-                      advance: Callable[[int], None] | None = None, record: bool = True) -> dict[str, Any]:
-    """One file of a batch: its row, ``failed`` with the error for a file that fails.
+                      advance: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """One file of a batch: its row, ``failed`` with the error for a file that fails, with what the file warned
+    of (:func:`_with_warnings`)."""
+    return _with_warnings(lambda: _row_of(model, src, dst, batch_size, advance))
 
-    With ``record``, what the file warned of (a table's cells read as missing, ...) is in the row's ``warning``
-    too, after its sample rate's: told once, in one line, where the row is recorded (a pool worker printed it in
-    Python's two-line format, and under ``-q`` too). Not in a Dask task: a thread, where recording warnings
-    (process-wide) would catch the other tasks' too.
+
+def _with_warnings(job: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """The row ``job`` returns, with what this thread warned of while it ran (a table's cells read as missing,
+    ...) in the row's ``warning`` after its sample rate's: told once, in one line, where the row is recorded (a
+    pool worker printed it in Python's two-line format, and under ``-q`` too; a Dask worker, on its own log).
+    Recorded on this thread alone: a Dask worker's other tasks, on its other threads, keep theirs.
     """
-    if not record:
-        return _row_of(model, src, dst, batch_size, advance)
     # numpy's RuntimeWarnings and DeprecationWarnings left out, as the command does
     with recorded(ignore=[(RuntimeWarning, "numpy"), (DeprecationWarning, "")]) as caught:
-        row = _row_of(model, src, dst, batch_size, advance)
+        row = job()
     told = [row.get("warning", ""), *(first_line(w.message if isinstance(w.message, Warning) else
                                                  Warning(w.message)) for w in caught)]
     return {**row, "warning": "; ".join(dict.fromkeys(t for t in told if t))}

@@ -242,7 +242,7 @@ def finite_codes(codes: np.ndarray, loaded: Any, first: int = 0) -> np.ndarray:
     ``first`` is the index of ``codes[0]`` in the whole series (a block's offset). NaN
     codes are no result: a model whose weights a diverged training blew up gives them.
     """
-    return _finite(codes, loaded, first, "its encoder gives NaN or infinite codes")
+    return _finite(codes, loaded, first, "the encoder of {family} gives NaN or infinite codes")
 
 
 def finite_frames(frames: np.ndarray, loaded: Any, first: int = 0) -> np.ndarray:
@@ -251,14 +251,19 @@ def finite_frames(frames: np.ndarray, loaded: Any, first: int = 0) -> np.ndarray
     The frames fed to the model are finite (gaps repaired, normalised), so a NaN or infinite
     reconstruction is the model's: huge (finite) weights overflow float32.
     """
-    return _finite(frames, loaded, first, "it reconstructs NaN or infinite values")
+    return _finite(frames, loaded, first, "{family} reconstructs NaN or infinite values")
 
 
 def _finite(out: np.ndarray, loaded: Any, first: int, what: str) -> np.ndarray:
     bad = np.flatnonzero(~np.isfinite(out.reshape(len(out), -1)).all(axis=1))
     if len(bad):
-        raise ValueError(f"{loaded.path or 'model'}: {what} (from window {first + int(bad[0])}); weights blown up "
-                         "by a diverged training?")
+        from tsae.plugins import family_origin
+
+        # the family and its plugin named, as detector scoring names them: the plugin's bug is one cause
+        name = str(getattr(loaded, "family", None) or getattr(loaded.model, "name", "?"))
+        family = f"model family {name!r} ({family_origin(name)})"
+        raise ValueError(f"{loaded.path or 'model'}: {what.format(family=family)} (from window "
+                         f"{first + int(bad[0])}); weights blown up by a diverged training, or the family's bug?")
     return out
 
 
