@@ -33,6 +33,8 @@ from typing import Any, cast
 import numpy as np
 
 from tsae.engine.layout import (
+    _frame_values,
+    _warn_row_order,
     as_channels_first,
     check_flag,
     check_fraction,
@@ -459,6 +461,7 @@ class StreamingDenoiser:
         self._new_resamplers()
         self._raw = np.zeros((c, 0), np.float32)
         self._low = np.zeros((c, 0), np.float32)
+        self._loud_told = False  # told once a stream
 
     def _new_resamplers(self) -> None:
         """Fresh soxr resamplers to the model's rate and back (none at the model's rate)."""
@@ -511,6 +514,10 @@ class StreamingDenoiser:
         taken as silence; integer PCM (a list of ints too) is refused, as by :func:`denoise`. A
         DataFrame has one column per channel (the result is ``(channels, n)``).
         """
+        return self._feed(chunk)
+
+    def _feed(self, chunk: Any) -> np.ndarray:
+        """:meth:`feed`; called from one frame below the caller, so that a warning names the caller's line."""
         x, mono = self._as_2d(chunk)
         self._n_in += x.shape[1]
         if self._rs_in is not None:
@@ -553,7 +560,7 @@ class StreamingDenoiser:
 
     # -- internals ------------------------------------------------------------
     _mono = False
-    _loud_told = False  # whether samples beyond LOUDEST were warned about (once a stream)
+    _loud_told = False  # whether samples beyond LOUDEST were warned about (once a stream: reset() clears it)
 
     def _as_2d(self, chunk: np.ndarray) -> tuple[np.ndarray, bool]:
         samples = float_samples(chunk, "chunk")
@@ -574,7 +581,8 @@ class StreamingDenoiser:
             if not self._loud_told:
                 self._loud_told = True
                 warnings.warn(f"audio: {int(loud.sum())} samples are up to {peak:.3g} times full scale (clipped to "
-                              f"{LOUDEST:g}; was it scaled by mistake?)", AudioWarning, stacklevel=4)
+                              f"{LOUDEST:g}; was it scaled by mistake?)", AudioWarning,
+                              stacklevel=4)  # _as_2d, _feed, then feed or denoise: their caller
         self._mono = mono
         return x, mono
 
@@ -635,7 +643,8 @@ def _frame_chunk(frame: Any) -> np.ndarray:
     """A DataFrame chunk (one column per channel) as ``(channels, n)`` float32, as :func:`denoise` reads one."""
     if len(frame) == 0:
         return np.zeros((len(frame.columns), 0), np.float32)
-    return as_channels_first(frame, "chunk", dtype=np.float32)[0]
+    _warn_row_order(frame, "chunk", stacklevel=6)  # from _frame_chunk, _as_2d, _feed, feed: feed's caller
+    return np.asarray(_frame_values(frame, "chunk"), dtype=np.float32).T  # _as_2d checks its channels
 
 
 # --------------------------------------------------------------------------- blocks
@@ -693,6 +702,8 @@ def denoise(
                             atten_limit=atten_limit, device=device)
     # in blocks, as the file path streams: the spectra and resamplers hold some 20 times what they are fed
     block = block_frames(den.sample_rate, channels)
-    parts = [den.feed(x[..., start: start + block]) for start in range(0, x.shape[-1], block)]
+    parts = []
+    for start in range(0, x.shape[-1], block):  # a loop, not a comprehension: a warning names our caller's line
+        parts.append(den._feed(x[..., start: start + block]))
     parts.append(den.flush())
     return np.concatenate(parts, axis=-1)
