@@ -345,7 +345,8 @@ class StreamingDenoiser:
     model
         ``None`` for the shipped model, a ``.tsae`` path, or a denoiser network.
     strength
-        0 returns the input unchanged, 1 applies the full model (default).
+        0 returns the input unchanged (as float32, NaN and infinite samples silent; :meth:`feed` returns
+        each chunk at once), 1 applies the full model (default).
     atten_limit
         Maximum attenuation in dB, like DeepFilterNet's ``--atten-lim``; 12-20 dB keeps some
         ambience. ``None``: the model's ``default_atten_limit`` (45 dB for the shipped
@@ -471,11 +472,11 @@ class StreamingDenoiser:
             return soxr.ResampleStream(rate_in, rate_out, self.channels, dtype="float32",
                                        quality=self.resample_quality)
 
-        resampling = self.sample_rate != self.model_rate
+        resampling = self.sample_rate != self.model_rate and not self._passthrough
         self._rs_in = stream(self.sample_rate, self.model_rate) if resampling else None
         self._rs_out = stream(self.model_rate, self.sample_rate) if resampling else None
         # the high band is the input minus its round trip through the model's rate (aligned like the output)
-        self._rs_low = stream(self.model_rate, self.sample_rate) if self._high_gain > 0 else None
+        self._rs_low = stream(self.model_rate, self.sample_rate) if resampling and self._high_gain > 0 else None
 
     def __repr__(self) -> str:
         """The model's family, the stream's rate and channels, and the samples per channel fed since the flush."""
@@ -520,6 +521,10 @@ class StreamingDenoiser:
         """:meth:`feed`; called from one frame below the caller, so that a warning names the caller's line."""
         x, mono = self._as_2d(chunk)
         self._n_in += x.shape[1]
+        if self._passthrough:  # the input itself, not the STFT round trip's float32 rounding of it (as files)
+            self._n_out += x.shape[1]
+            y = np.array(x, np.float32, order="C")  # a new array: x may be the caller's chunk
+            return y[0] if mono else y
         if self._rs_in is not None:
             raw = x
             x = self._rs_in.resample_chunk(np.ascontiguousarray(x.T), last=False).T
@@ -536,6 +541,11 @@ class StreamingDenoiser:
         ``(0,)`` for one channel, ``(channels, 0)`` for more.
         """
         c = self.channels
+        if self._passthrough:  # every sample was returned as it came
+            mono = self._mono
+            self.reset()
+            self._mono = mono
+            return np.zeros(0 if mono else (c, 0), np.float32)
         parts = []
         if self._rs_in is not None:
             x = self._rs_in.resample_chunk(np.zeros((0, c), np.float32), last=True).T
@@ -560,6 +570,11 @@ class StreamingDenoiser:
 
     # -- internals ------------------------------------------------------------
     _mono = False
+
+    @property
+    def _passthrough(self) -> bool:
+        """Strength 0 (or an attenuation limit of 0 dB): nothing is removed, so every sample is final at once."""
+        return self.strength == 0.0
     _loud_told = False  # whether samples beyond LOUDEST were warned about (once a stream: reset() clears it)
 
     def _as_2d(self, chunk: np.ndarray) -> tuple[np.ndarray, bool]:
