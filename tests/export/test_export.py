@@ -363,6 +363,24 @@ def test_the_denoiser_step_takes_nan_and_inf_samples_as_silence_as_tsae_does(den
     np.testing.assert_allclose(got, tsae.denoise(x, 16000), atol=1e-5)
 
 
+@pytest.mark.parametrize("spike", [5000.0, 3e38])
+def test_the_denoiser_step_clips_samples_beyond_a_thousand_times_full_scale_as_tsae_does(denoiser_onnx,
+                                                                                          spike) -> None:
+    # before: tsae clips them to 1000 (as the audio reader does), the graph took them as they were: a spike of 5000
+    # came out 4000 above tsae's output, and one of 3e38 (squared, beyond float32) gave inf and NaN output samples
+    import tsae
+    from tsae.io.audio import AudioWarning
+
+    session, meta = denoiser_onnx
+    x = _speechy(0.5, 16000, 1, seed=3)
+    x[0, 4000:4010] = spike
+    got = runner.denoise(session, meta, x)
+    assert np.all(np.isfinite(got))
+    with pytest.warns(AudioWarning, match="times full scale"):
+        want = tsae.denoise(x, 16000)
+    assert np.abs(got - want).max() < 1e-5 * max(1.0, np.abs(want).max())
+
+
 def test_the_runner_writes_16_bit_samples_as_tsae_does_and_refuses_a_cut_wav(tmp_path) -> None:
     # before: write_wav scaled by 32767 where read_wav and tsae scale by 32768: with --strength 0 a loud file did not
     # come back as it was (two thirds of a 0.999 sine off by one step), and -1.0 became -32767

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import array
 import math
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -197,3 +199,63 @@ def test_a_chunk_laid_out_as_soundfile_reads_it_says_to_transpose() -> None:
     assert den.feed(stereo).shape[0] == 2  # the stream goes on
     with pytest.raises(ValueError, match=r"got shape \(3, 800\)$"):
         den.feed(np.zeros((3, 800), np.float32))  # another channel count: no transpose would help
+
+
+def test_samples_beyond_a_thousand_times_full_scale_are_told_once_a_stream_at_the_callers_line() -> None:
+    # before: told once in the object's life (a second stream after flush() was clipped without a word), and the
+    # warning named the line above the caller's (sys:1 for a script's top level; tsae's own line for tsae.denoise)
+    import warnings
+
+    from tsae.io.audio import AudioWarning
+
+    loud = np.full(100, 5000.0, np.float32)
+    den = StreamingDenoiser(SR)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        line = sys._getframe().f_lineno + 1  # the warning names the next line
+        den.feed(loud)
+        den.flush()
+        den.feed(loud)
+        den.flush()
+        line_denoise = sys._getframe().f_lineno + 1
+        tsae.denoise(loud, SR)
+    told = [w for w in caught if issubclass(w.category, AudioWarning)]
+    assert len(told) == 3
+    assert [(Path(w.filename).name, w.lineno) for w in (told[0], told[2])] == \
+        [(Path(__file__).name, line), (Path(__file__).name, line_denoise)]
+
+
+def test_a_chunk_dataframe_out_of_order_is_told_at_the_callers_line() -> None:
+    # before: the TableWarning named a line of tsae's denoiser.py, not the feed() call
+    import warnings
+
+    import pandas as pd
+
+    from tsae.io.tables import TableWarning
+
+    frame = pd.DataFrame({"a": np.zeros(500), "b": np.zeros(500)}, index=np.arange(500)[::-1])
+    den = StreamingDenoiser(SR, 2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        line = sys._getframe().f_lineno + 1
+        out = den.feed(frame)
+    told = [w for w in caught if issubclass(w.category, TableWarning)]
+    assert [(Path(w.filename).name, w.lineno) for w in told] == [(Path(__file__).name, line)]
+    assert "chunk: the DataFrame's index is not in increasing order" in str(told[0].message)
+    assert out.shape == (2, 0) and den.flush().shape == (2, 500)
+
+
+@pytest.mark.parametrize("rate", [SR, 44100, 8000])
+@pytest.mark.parametrize("options", [{"strength": 0.0}, {"atten_limit": 0.0}])
+def test_strength_zero_returns_the_input_bit_for_bit(rate, options) -> None:
+    # before: the STFT round trip's float32 rounding of it, up to 3e-8 off at 16 kHz and 6e-8 at 44.1 kHz, where
+    # file mode writes the input as read ("--strength 0 returns the input", "0 returns the input unchanged")
+    x = _speech(rate // 2, seed=2)
+    np.testing.assert_array_equal(tsae.denoise(x, rate, **options), x)
+    stereo = np.stack([x, -x])
+    den = StreamingDenoiser(rate, 2, **options)
+    parts = [den.feed(stereo[:, i: i + 777]) for i in range(0, stereo.shape[1], 777)] + [den.flush()]
+    np.testing.assert_array_equal(np.concatenate(parts, axis=1), stereo)
+    gap = x.copy()
+    gap[100] = np.nan  # taken as silence, as at any strength
+    assert tsae.denoise(gap, rate, **options)[100] == 0.0

@@ -227,12 +227,14 @@ def _frame_values(frame: Any, name: str) -> np.ndarray:
         raise
 
 
-def _warn_row_order(frame: Any, name: str, of: str = "") -> None:
+def _warn_row_order(frame: Any, name: str, of: str = "", *, stacklevel: int = 4) -> None:
     """Warn when a DataFrame's index (times, or numbers) goes back or repeats: its rows are used in their order.
 
     As the table reader warns about a file's time column: a shuffled or appended frame was smoothed,
     imputed or scored as it stands, without a word. A default ``RangeIndex`` and labels that are not
-    times or numbers are left alone. ``of`` says whose rows they are (" (device a)": a fleet's device).
+    times or numbers are left alone. ``of`` says whose rows they are (" (device a)": a fleet's device);
+    ``stacklevel`` is the warning's, counted from here (4: the caller of a public function that calls a helper
+    that calls this).
     """
     index = getattr(frame, "index", None)
     kind = getattr(getattr(index, "dtype", None), "kind", None)
@@ -258,7 +260,8 @@ def _warn_row_order(frame: Any, name: str, of: str = "") -> None:
         return
     fixes = ([f"{name}.sort_index()"] if back else []) + ([f"{name}[~{name}.index.duplicated()]"] if repeats else [])
     warnings.warn(f"{name}{of}: the DataFrame's index is not in increasing order ({what}); its rows are used in their "
-                  f"order, each as a sample of its own (first: {', then '.join(fixes)})", TableWarning, stacklevel=4)
+                  f"order, each as a sample of its own (first: {', then '.join(fixes)})", TableWarning,
+                  stacklevel=stacklevel)
 
 
 def as_channels_first(x: Any, name: str = "x", *, dtype: Any = np.float64) -> tuple[np.ndarray, bool]:

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from tsae.io.audio import LOUDEST
 from tsae.models.base import SILENT_POWER
 from tsae.pipelines.denoise import mask_finish as _finish
 
@@ -107,12 +108,13 @@ class DenoiserStep(nn.Module):
     def forward(self, samples: torch.Tensor, *state: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """``samples`` ``(batch, hop)`` and the state (as :meth:`initial_state`) -> ``(batch, hop)`` and the state.
 
-        NaN and infinite samples are taken as silence, as by
-        :meth:`~tsae.pipelines.denoise.denoiser.StreamingDenoiser.feed`.
+        NaN and infinite samples are taken as silence, and samples beyond :data:`~tsae.io.audio.LOUDEST` times
+        full scale are clipped to it, as by :meth:`~tsae.pipelines.denoise.denoiser.StreamingDenoiser.feed`.
         """
         names = list(self.initial_state(1))
         s = dict(zip(names, state, strict=True))
         samples = torch.where(torch.isfinite(samples), samples, torch.zeros_like(samples))
+        samples = torch.clamp(samples, -LOUDEST, LOUDEST)  # squared, a larger one overflows float32's spectra
         frame = torch.cat([s["frame_tail"], samples], dim=-1)
         re, im = frame @ self.analysis_re, frame @ self.analysis_im
         net_state = {k[4:]: v for k, v in s.items() if k.startswith("net_")}

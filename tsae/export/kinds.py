@@ -76,6 +76,8 @@ def window_export(loaded: Any) -> tuple[torch.nn.Module, dict[str, Any]]:
 def denoiser_export(loaded: Any, *, strength: float, atten_limit: float | None) -> tuple[torch.nn.Module, dict]:
     """The streaming denoiser: ``samples`` ``(batch, hop)`` + state -> ``output`` ``(batch, hop)`` + state."""
     from tsae.export.denoiser_step import DenoiserStep
+    from tsae.io.audio import LOUDEST
+
     step = DenoiserStep(loaded.model, strength=strength, atten_limit=atten_limit)
     state = step.initial_state(1)
     names_in = ["samples", *(f"in_{k}" for k in state)]
@@ -103,9 +105,10 @@ def denoiser_export(loaded: Any, *, strength: float, atten_limit: float | None) 
                  "`initial` value (\"inf\": +infinity); feed `hop` samples per channel (batch = channels) at "
                  "`sample_rate` as `samples` with each `state[name].input`, and pass each returned "
                  "`state[name].output` back as the next call's `state[name].input`; NaN and infinite samples "
-                 "are taken as silence (the graph does it). The output lags by `delay_samples`: drop that many "
-                 "leading samples and feed that many zeros at the end, then zeros to a whole hop; keep the input's "
-                 "length. Resample other rates to `sample_rate` first.",
+                 f"are taken as silence and samples beyond {LOUDEST:g} times full scale are clipped to it (the "
+                 "graph does both). The output lags by `delay_samples`: drop that many leading samples and feed "
+                 "that many zeros at the end, then zeros to a whole hop; keep the input's length. Resample other "
+                 "rates to `sample_rate` first.",
     }
     spec = {"example": [torch.zeros(2, step.hop), *two.values()], "inputs": names_in,
             "outputs": names_out, "dynamic_axes": axes, "sidecar": sidecar,

@@ -200,14 +200,14 @@ def test_an_array_is_denoised_in_blocks_of_bounded_size(monkeypatch) -> None:
     whole = StreamingDenoiser(16000, 2)
     want = np.concatenate([whole.feed(x), whole.flush()], axis=-1)
     fed: list[int] = []
-    real_feed = StreamingDenoiser.feed
+    real_feed = StreamingDenoiser._feed  # what feed() and denoise() call
 
     def spy(self, chunk):  # type: ignore[no-untyped-def]
         fed.append(chunk.shape[-1])
         return real_feed(self, chunk)
 
     monkeypatch.setattr(denoiser_module, "MAX_BLOCK_SAMPLES", 2 * 1000)
-    monkeypatch.setattr(StreamingDenoiser, "feed", spy)
+    monkeypatch.setattr(StreamingDenoiser, "_feed", spy)
     got = denoise(x, 16000)
     assert max(fed) == 1000 and len(fed) == 21
     np.testing.assert_array_equal(got, want)

@@ -33,6 +33,8 @@ from typing import Any, cast
 import numpy as np
 
 from tsae.engine.layout import (
+    _frame_values,
+    _warn_row_order,
     as_channels_first,
     check_flag,
     check_fraction,
@@ -343,7 +345,8 @@ class StreamingDenoiser:
     model
         ``None`` for the shipped model, a ``.tsae`` path, or a denoiser network.
     strength
-        0 returns the input unchanged, 1 applies the full model (default).
+        0 returns the input unchanged (as float32, NaN and infinite samples silent; :meth:`feed` returns
+        each chunk at once), 1 applies the full model (default).
     atten_limit
         Maximum attenuation in dB, like DeepFilterNet's ``--atten-lim``; 12-20 dB keeps some
         ambience. ``None``: the model's ``default_atten_limit`` (45 dB for the shipped
@@ -459,6 +462,7 @@ class StreamingDenoiser:
         self._new_resamplers()
         self._raw = np.zeros((c, 0), np.float32)
         self._low = np.zeros((c, 0), np.float32)
+        self._loud_told = False  # told once a stream
 
     def _new_resamplers(self) -> None:
         """Fresh soxr resamplers to the model's rate and back (none at the model's rate)."""
@@ -468,11 +472,11 @@ class StreamingDenoiser:
             return soxr.ResampleStream(rate_in, rate_out, self.channels, dtype="float32",
                                        quality=self.resample_quality)
 
-        resampling = self.sample_rate != self.model_rate
+        resampling = self.sample_rate != self.model_rate and not self._passthrough
         self._rs_in = stream(self.sample_rate, self.model_rate) if resampling else None
         self._rs_out = stream(self.model_rate, self.sample_rate) if resampling else None
         # the high band is the input minus its round trip through the model's rate (aligned like the output)
-        self._rs_low = stream(self.model_rate, self.sample_rate) if self._high_gain > 0 else None
+        self._rs_low = stream(self.model_rate, self.sample_rate) if resampling and self._high_gain > 0 else None
 
     def __repr__(self) -> str:
         """The model's family, the stream's rate and channels, and the samples per channel fed since the flush."""
@@ -511,8 +515,16 @@ class StreamingDenoiser:
         taken as silence; integer PCM (a list of ints too) is refused, as by :func:`denoise`. A
         DataFrame has one column per channel (the result is ``(channels, n)``).
         """
+        return self._feed(chunk)
+
+    def _feed(self, chunk: Any) -> np.ndarray:
+        """:meth:`feed`; called from one frame below the caller, so that a warning names the caller's line."""
         x, mono = self._as_2d(chunk)
         self._n_in += x.shape[1]
+        if self._passthrough:  # the input itself, not the STFT round trip's float32 rounding of it (as files)
+            self._n_out += x.shape[1]
+            y = np.array(x, np.float32, order="C")  # a new array: x may be the caller's chunk
+            return y[0] if mono else y
         if self._rs_in is not None:
             raw = x
             x = self._rs_in.resample_chunk(np.ascontiguousarray(x.T), last=False).T
@@ -529,6 +541,11 @@ class StreamingDenoiser:
         ``(0,)`` for one channel, ``(channels, 0)`` for more.
         """
         c = self.channels
+        if self._passthrough:  # every sample was returned as it came
+            mono = self._mono
+            self.reset()
+            self._mono = mono
+            return np.zeros(0 if mono else (c, 0), np.float32)
         parts = []
         if self._rs_in is not None:
             x = self._rs_in.resample_chunk(np.zeros((0, c), np.float32), last=True).T
@@ -553,7 +570,12 @@ class StreamingDenoiser:
 
     # -- internals ------------------------------------------------------------
     _mono = False
-    _loud_told = False  # whether samples beyond LOUDEST were warned about (once a stream)
+
+    @property
+    def _passthrough(self) -> bool:
+        """Strength 0 (or an attenuation limit of 0 dB): nothing is removed, so every sample is final at once."""
+        return self.strength == 0.0
+    _loud_told = False  # whether samples beyond LOUDEST were warned about (once a stream: reset() clears it)
 
     def _as_2d(self, chunk: np.ndarray) -> tuple[np.ndarray, bool]:
         samples = float_samples(chunk, "chunk")
@@ -574,7 +596,8 @@ class StreamingDenoiser:
             if not self._loud_told:
                 self._loud_told = True
                 warnings.warn(f"audio: {int(loud.sum())} samples are up to {peak:.3g} times full scale (clipped to "
-                              f"{LOUDEST:g}; was it scaled by mistake?)", AudioWarning, stacklevel=4)
+                              f"{LOUDEST:g}; was it scaled by mistake?)", AudioWarning,
+                              stacklevel=4)  # _as_2d, _feed, then feed or denoise: their caller
         self._mono = mono
         return x, mono
 
@@ -635,7 +658,8 @@ def _frame_chunk(frame: Any) -> np.ndarray:
     """A DataFrame chunk (one column per channel) as ``(channels, n)`` float32, as :func:`denoise` reads one."""
     if len(frame) == 0:
         return np.zeros((len(frame.columns), 0), np.float32)
-    return as_channels_first(frame, "chunk", dtype=np.float32)[0]
+    _warn_row_order(frame, "chunk", stacklevel=6)  # from _frame_chunk, _as_2d, _feed, feed: feed's caller
+    return np.asarray(_frame_values(frame, "chunk"), dtype=np.float32).T  # _as_2d checks its channels
 
 
 # --------------------------------------------------------------------------- blocks
@@ -693,6 +717,8 @@ def denoise(
                             atten_limit=atten_limit, device=device)
     # in blocks, as the file path streams: the spectra and resamplers hold some 20 times what they are fed
     block = block_frames(den.sample_rate, channels)
-    parts = [den.feed(x[..., start: start + block]) for start in range(0, x.shape[-1], block)]
+    parts = []
+    for start in range(0, x.shape[-1], block):  # a loop, not a comprehension: a warning names our caller's line
+        parts.append(den._feed(x[..., start: start + block]))
     parts.append(den.flush())
     return np.concatenate(parts, axis=-1)
