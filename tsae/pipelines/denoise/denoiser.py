@@ -575,6 +575,7 @@ class StreamingDenoiser:
     def _passthrough(self) -> bool:
         """Strength 0 (or an attenuation limit of 0 dB): nothing is removed, so every sample is final at once."""
         return self.strength == 0.0
+
     _loud_told = False  # whether samples beyond LOUDEST were warned about (once a stream: reset() clears it)
 
     def _as_2d(self, chunk: np.ndarray) -> tuple[np.ndarray, bool]:
