@@ -55,7 +55,7 @@ def test_the_strength_checker_keeps_what_both_accepted() -> None:
                          ids=["10**30", "10**400", "2**62", "uint64-max", "65536"])
 def test_an_absurd_channel_count_is_named(channels) -> None:
     # before: numpy's "Maximum allowed dimension exceeded" or "array is too big; `arr.size * ...`"
-    with pytest.raises(ValueError, match=r"^channels must be a whole number within \[1, 65535\], got "):
+    with pytest.raises(ValueError, match=r"^channels must be an int within \[1, 65535\], got "):
         StreamingDenoiser(SR, channels)
 
 
@@ -63,7 +63,7 @@ def test_an_absurd_channel_count_is_named(channels) -> None:
 def test_a_channel_count_that_is_not_one_is_named(channels) -> None:
     with pytest.raises(ValueError) as info:
         StreamingDenoiser(SR, channels)
-    assert str(info.value) == f"channels must be a whole number within [1, 65535], got {channels!r}"
+    assert str(info.value) == f"channels must be an int within [1, 65535], got {channels!r}"
 
 
 @pytest.mark.parametrize("seconds", [float("nan"), float("inf"), 0, -1, True, "5", None, 10 ** 400],

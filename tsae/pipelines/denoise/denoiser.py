@@ -208,10 +208,10 @@ def checked_channels(channels: Any) -> int:
     >>> checked_channels(10 ** 30)
     Traceback (most recent call last):
     ...
-    ValueError: channels must be a whole number within [1, 65535], got 1000000000000000000000000000000
+    ValueError: channels must be an int within [1, 65535], got 1000000000000000000000000000000
     """
     if not is_whole_number(channels) or not 1 <= cast(Any, channels) <= MAX_CHANNELS:
-        raise ValueError(f"channels must be a whole number within [1, {MAX_CHANNELS}], got {shown(channels)}")
+        raise ValueError(f"channels must be an int within [1, {MAX_CHANNELS}], got {shown(channels)}")
     return int(channels)
 
 
