@@ -264,6 +264,10 @@ def _warn_row_order(frame: Any, name: str, of: str = "", *, stacklevel: int = 4)
                   stacklevel=stacklevel)
 
 
+#: at most this many rows of a transposed-looking array may be channels: the error names the other reading too
+_FEW_CHANNELS = 256
+
+
 def as_channels_first(x: Any, name: str = "x", *, dtype: Any = np.float64) -> tuple[np.ndarray, bool]:
     """Return ``x`` as a ``(n_channels, n_samples)`` array and whether it was 1-D.
 
@@ -296,7 +300,8 @@ def as_channels_first(x: Any, name: str = "x", *, dtype: Any = np.float64) -> tu
     >>> as_channels_first(np.zeros((3, 2)))
     Traceback (most recent call last):
     ...
-    ValueError: x: got shape (3, 2), but series are (channels, n) with time on the last axis; pass x.T
+    ValueError: x: got shape (3, 2), but series are (channels, n) with time on the last axis; pass x.T (or, for 3
+    channels of 2 samples, tsae.engine.known_layout(x))
     """
     if is_dataframe(x):
         _warn_row_order(x, name)
@@ -310,8 +315,11 @@ def as_channels_first(x: Any, name: str = "x", *, dtype: Any = np.float64) -> tu
             arr = arr[None, :]
         if not known and arr.ndim == 2 and 0 < arr.shape[1] < arr.shape[0]:  # (n, 0) is empty, not transposed
             fix = f"{name}.T" if name.isidentifier() else "it transposed (.T)"  # 'series 1.T' is no Python
+            # rows that could be channels (a microphone array, a sensor bank) may be meant as such
+            other = (f" (or, for {arr.shape[0]} channels of {arr.shape[1]} samples, tsae.engine.known_layout("
+                     f"{name if name.isidentifier() else 'x'}))") if arr.shape[0] <= _FEW_CHANNELS else ""
             raise ValueError(f"{name}: got shape {arr.shape}, but series are (channels, n) with time on the "
-                             f"last axis; pass {fix}")
+                             f"last axis; pass {fix}{other}")
     if arr.ndim != 2:
         raise ValueError(f"{name} must be (n,) or (channels, n), got shape {arr.shape}")
     if arr.shape[0] == 0:

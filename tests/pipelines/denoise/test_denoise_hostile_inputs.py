@@ -411,3 +411,16 @@ def test_a_detector_file_as_model_is_named_a_detector(tmp_path) -> None:
     assert result.exit_code == 1
     assert "det.tsae: is an anomaly detector" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "out.wav").exists()
+
+
+def test_a_few_rows_that_may_be_channels_are_told_how_to_keep_them() -> None:
+    """(64, 10) may be 64 channels of 10 samples: the error names that reading too, and the way to it works."""
+    import tsae
+    import tsae.engine
+
+    x = np.zeros((64, 10), np.float32)
+    with pytest.raises(ValueError) as info:
+        tsae.denoise(x, 16000)
+    assert str(info.value).endswith("pass audio.T (or, for 64 channels of 10 samples, "
+                                    "tsae.engine.known_layout(audio))")
+    assert tsae.denoise(tsae.engine.known_layout(x), 16000).shape == (64, 10)
