@@ -135,6 +135,41 @@ def test_a_files_data_warning_is_in_the_dask_rows_as_in_the_local_ones(tiny_mode
         [{src: dict(row, output=Path(row["output"]).name) for src, row in rows[0].items()}] * 2
 
 
+def _on_a_pretend_gpu(monkeypatch) -> None:
+    """``--device cuda`` takes the GPU's grouped path (windows of several files in one model call) on the CPU."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.nn.Module, "to", lambda self, *args, **kwargs: self)  # the model stays on the CPU
+
+
+def test_a_files_data_warning_is_in_the_gpu_rows_as_in_the_local_ones(tiny_model, series_dir, tmp_path,
+                                                                       monkeypatch) -> None:
+    """The GPU's grouped path put only the sample rate's warning in a row: what reading the file warned of (cells
+    read as missing) was told in Python's two-line format and missing from the manifest."""
+    text = (series_dir / "s0.csv").read_text().splitlines()
+    for i in (3, 4, 5):  # three cells of column a infinite
+        time, _, b = text[i].split(",")
+        text[i] = f"{time},inf,{b}"
+    (series_dir / "inf.csv").write_text("\n".join(text) + "\n")
+    files = [series_dir / "inf.csv", series_dir / "s1.csv", series_dir / "broken.csv"]
+    local = run("reconstruct", tiny_model, *files, "-o", tmp_path / "local", "--device", "cpu")
+    _on_a_pretend_gpu(monkeypatch)
+    gpu = run("reconstruct", tiny_model, *files, "-o", tmp_path / "gpu", "--device", "cuda")
+    said = f"{files[0]}: 3 cell(s) infinite or beyond 1e+30 in magnitude read as missing: a (3)"
+    for result in (local, gpu):
+        assert result.exit_code == 1, result.output  # broken.csv fails
+        assert result.output.count(said) == 1, result.output
+        assert "TableWarning" not in result.output, result.output
+    assert local.output.replace("local", "gpu") == gpu.output
+    timing = ("seconds", "output_mtime_ns")
+    rows = [{src: {k: v for k, v in row.items() if k not in timing}
+             for src, row in read_manifest(tmp_path / mode / "manifest.csv").items()} for mode in ("local", "gpu")]
+    assert rows[0][str(files[0])]["warning"] == said
+    assert [{src: dict(row, output=Path(row["output"]).name) for src, row in r.items()} for r in rows] == \
+        [{src: dict(row, output=Path(row["output"]).name) for src, row in rows[0].items()}] * 2
+
+
 def test_dask_with_fsspec_urls(tiny_model, series_dir, tmp_path) -> None:
     distributed = pytest.importorskip("distributed")
     fsspec = pytest.importorskip("fsspec")
