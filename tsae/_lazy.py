@@ -17,6 +17,16 @@ from pathlib import Path
 from typing import Any
 
 
+def if_imported(module: str, name: str) -> Any:
+    """``module.name`` when ``module`` is imported, else None, without importing it.
+
+    None too while another thread is still importing ``module``: it is in ``sys.modules`` before its body has
+    run (``tsae denoise DIR --jobs 4`` failed a file with "partially initialized module 'numpy.ma' has no
+    attribute 'MaskedArray'" while a reader thread imported ``numpy.ma``).
+    """
+    return getattr(sys.modules.get(module), name, None)
+
+
 def read_stub(stub: Path) -> tuple[dict[str, tuple[str, str]], list[str]]:
     """Read a package stub: where each exported name lives, and the stub's ``__all__``.
 

@@ -27,6 +27,7 @@ from typing import Any
 import pluggy
 
 from tsae import __version__, hookspecs
+from tsae._lazy import if_imported
 from tsae.errors import allocation_failure, first_line, shown
 from tsae.models.device import float32_default, grad_enabled
 
@@ -454,8 +455,8 @@ def register_plugin(plugin: Any, name: str) -> None:
 def _refuse_a_family(plugin: Any) -> None:
     """A model family passed where its plugin goes (``register_plugin(LinearAE, "linear")``) registers no hook:
     the family would stay unknown, without a word. Refused with where it belongs."""
-    base = sys.modules.get("tsae.models.base")  # not imported yet: no Autoencoder exists (torch stays unloaded)
-    families: tuple[type, ...] = (LazyFamily,) if base is None else (LazyFamily, base.Autoencoder)
+    base = if_imported("tsae.models.base", "Autoencoder")  # not imported yet: none exists (torch stays unloaded)
+    families: tuple[type, ...] = (LazyFamily,) if base is None else (LazyFamily, base)
     if isinstance(plugin, type) and issubclass(plugin, families):
         what = plugin.__name__
     elif isinstance(plugin, LazyFamily):

@@ -62,3 +62,42 @@ def test_a_missing_file_or_a_folder_for_a_file_is_a_usage_error_naming_it(tmp_pa
     assert len(lines) == 1 and lines[0].startswith("Error: ") and "Traceback" not in result.output, result.output
     assert named.name in lines[0]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("o.")]
+
+
+#: the commands that expand glob patterns; ``P`` is the pattern under test, ``G`` a file that is there
+GLOBS = {
+    "reconstruct": ["reconstruct", "M", "P", "-o", "out"],
+    "reconstruct among others": ["reconstruct", "M", "G", "P", "-o", "out"],
+    "train": ["train", "P", "-o", "o.tsae"],
+    "train among others": ["train", "G", "P", "-o", "o.tsae"],
+    "denoise": ["denoise", "P", "-o", "out"],
+    "denoise among others": ["denoise", "W", "P", "-o", "out"],
+}
+
+
+@pytest.mark.parametrize("args", list(GLOBS.values()), ids=list(GLOBS))
+def test_a_glob_that_matches_no_file_is_a_usage_error_naming_it(tmp_path, monkeypatch, tiny_model, args) -> None:
+    """It exited 1 ("no*.csv: no file matches"), where a missing file named exits 2; among inputs that do match,
+    the same (nothing is done, as for a missing file among them)."""
+    import numpy as np
+    import soundfile as sf
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.csv").write_text("a,b\n" + "".join(f"{i},{-i}\n" for i in range(64)))
+    sf.write(tmp_path / "w.wav", np.zeros(1600, np.float32), 16000)
+    pattern = "no*.csv" if args[0] != "denoise" else "no*.wav"
+    given = {"M": tiny_model, "P": pattern, "G": "g.csv", "W": "w.wav"}
+    result = run(*(given.get(word, word) for word in args))
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 2, result.output
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and lines[0].count(f"{pattern}: no file matches") == 1, \
+        result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.csv", "w.wav"]
+
+
+def test_a_glob_that_matches_only_files_of_other_kinds_says_the_kinds(tmp_path) -> None:
+    """As a folder of them is told (exit 1: files that are there, none of them a kind the command takes)."""
+    (tmp_path / "notes.md").write_text("not audio\n")
+    result = run("denoise", str(tmp_path / "*.md"), "-o", tmp_path / "out")
+    assert result.exit_code == 1, result.output
+    assert result.output.strip() == f"Error: {tmp_path / '*.md'}: no audio file matches"

@@ -244,18 +244,23 @@ class InputPaths(PathText):
 
 
 def named(value: Any, kind: click.ParamType, param: click.Parameter | None, ctx: click.Context | None) -> None:
-    """Fail ``kind`` for an input ``value`` (not ``-``, a URL or a glob, which the command reads or expands) that
-    names no file, folder or link: a missing input is a usage error on every command."""
+    """Fail ``kind`` for an input ``value`` (not ``-`` or a URL, which the command reads) that names no file, folder
+    or link, or is a glob pattern that matches nothing: a missing input is a usage error on every command, among
+    inputs that are there too (as a missing file is: nothing is done)."""
     import glob
 
     from tsae.io.paths import is_url
 
     text = str(value)
-    if text == STDIN or is_url(text) or glob.has_magic(text):
+    if text == STDIN or is_url(text):
         return
     denied(text, kind, param, ctx)
-    if not os.path.lexists(text):
+    if os.path.lexists(text):
+        return
+    if not glob.has_magic(text):
         kind.fail(f"{text}: no such file or folder", param, ctx)
+    if next(glob.iglob(text, recursive=True), None) is None:  # as tsae.io.paths.expand_inputs expands it
+        kind.fail(f"{text}: no file matches", param, ctx)
 
 
 class Name(click.ParamType):

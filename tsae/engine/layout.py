@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import math
 import numbers
-import sys
 from typing import Any, cast
 
 import numpy as np
 
+from tsae._lazy import if_imported
 from tsae.errors import first_line, shown
 
 
@@ -58,9 +58,9 @@ def _unmasked(x: Any) -> Any:
 
     ``np.asarray`` drops the mask and keeps whatever lies under it.
     """
-    masked = sys.modules.get("numpy.ma")  # none can exist before it is imported: importing it here costs ~15 ms
-    if masked is not None and isinstance(x, masked.MaskedArray) and x.dtype.kind in "biuf":
-        return masked.filled(x.astype(np.float64), np.nan)
+    masked = if_imported("numpy.ma", "MaskedArray")  # none exists before it is imported: importing it costs ~15 ms
+    if masked is not None and isinstance(x, masked) and x.dtype.kind in "biuf":
+        return x.astype(np.float64).filled(np.nan)
     return x
 
 

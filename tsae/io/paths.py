@@ -268,9 +268,10 @@ def _expand_local(path: Path, text: str, recursive: bool, accepted: set[str],
     elif path.exists():
         files.append(text)
     elif glob.has_magic(text):
-        found = sorted((p for p in glob.glob(text, recursive=True) if wanted(Path(p))), key=Path)
-        if not found:
-            raise ValueError(f"{text}: no file matches")
+        matches = glob.glob(text, recursive=True)
+        found = sorted((p for p in matches if wanted(Path(p))), key=Path)
+        if not found:  # it matched nothing, or only files of other kinds (as a folder of them is told)
+            raise ValueError(f"{text}: no {_kinds(accepted) + ' ' if matches else ''}file matches")
         files += found
     elif path.is_symlink():
         raise ValueError(f"{path}: is a link to no file (broken, or a loop of links)")

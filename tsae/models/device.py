@@ -9,6 +9,8 @@ import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from tsae._lazy import if_imported
+
 if TYPE_CHECKING:
     import torch  # imported lazily at run time: `import tsae` must not load torch
 
@@ -31,8 +33,8 @@ def device_name(device: Any = "auto") -> str:
     ...
     ValueError: device 'tpu': unknown device (choose one of auto, cpu, cuda)
     """
-    torch_module = sys.modules.get("torch")  # a torch.device exists only once torch is imported
-    if torch_module is not None and isinstance(device, torch_module.device):
+    torch_device = if_imported("torch", "device")  # a torch.device exists only once torch is imported
+    if torch_device is not None and isinstance(device, torch_device):
         return str(device)
     name = "auto" if device is None else str(device).strip().lower()
     if name in DEVICE_CHOICES or re.fullmatch(r"cuda:\d+", name):

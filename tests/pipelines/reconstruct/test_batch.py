@@ -109,30 +109,65 @@ def test_local_workers_and_dask_match_in_process(tiny_model, series_dir, tmp_pat
     assert recorded[0][str(files[0])][:2] == [str(files[0].stat().st_size), str(files[0].stat().st_mtime_ns)]
 
 
+def _with_infinite_cells(series_dir: Path) -> tuple[Path, str]:
+    """``inf.csv``: ``s0.csv`` with three cells of column a infinite, and what reading it warns of."""
+    text = (series_dir / "s0.csv").read_text().splitlines()
+    for i in (3, 4, 5):
+        time, _, b = text[i].split(",")
+        text[i] = f"{time},inf,{b}"
+    path = series_dir / "inf.csv"
+    path.write_text("\n".join(text) + "\n")
+    return path, f"{path}: 3 cell(s) infinite or beyond 1e+30 in magnitude read as missing: a (3)"
+
+
+def _rows_apart_from_timings(folder: Path) -> dict[str, dict]:
+    """A batch's manifest rows without their timings, each output named by its file name alone."""
+    timing = ("seconds", "output_mtime_ns")
+    return {src: {k: (Path(v).name if k == "output" else v) for k, v in row.items() if k not in timing}
+            for src, row in read_manifest(folder / "manifest.csv").items()}
+
+
 def test_a_files_data_warning_is_in_the_dask_rows_as_in_the_local_ones(tiny_model, series_dir, tmp_path) -> None:
     """A Dask task left what its file warned of (cells read as missing) out of its row: recording warnings was
     process-wide then. Now recorded on the task's thread: the manifest and stderr say it as the local batch does."""
     distributed = pytest.importorskip("distributed")
-    text = (series_dir / "s0.csv").read_text().splitlines()
-    for i in (3, 4, 5):  # three cells of column a infinite
-        time, _, b = text[i].split(",")
-        text[i] = f"{time},inf,{b}"
-    (series_dir / "inf.csv").write_text("\n".join(text) + "\n")
-    files = [series_dir / "inf.csv", series_dir / "s1.csv"]
+    infinite, said = _with_infinite_cells(series_dir)
+    files = [infinite, series_dir / "s1.csv"]
     local = run("reconstruct", tiny_model, *files, "-o", tmp_path / "local", "--device", "cpu")
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
                                   dashboard_address=None) as cluster:
         dask = run("reconstruct", tiny_model, *files, "-o", tmp_path / "dask", "--dask", cluster.scheduler_address)
-    said = f"{files[0]}: 3 cell(s) infinite or beyond 1e+30 in magnitude read as missing: a (3)"
     for result in (local, dask):
         assert result.exit_code == 0, result.output
         assert result.output.count(said) == 1, result.output
-    timing = ("seconds", "output_mtime_ns")
-    rows = [{src: {k: v for k, v in row.items() if k not in timing}
-             for src, row in read_manifest(tmp_path / mode / "manifest.csv").items()} for mode in ("local", "dask")]
-    assert rows[0][str(files[0])]["warning"] == said
-    assert [{src: dict(row, output=Path(row["output"]).name) for src, row in r.items()} for r in rows] == \
-        [{src: dict(row, output=Path(row["output"]).name) for src, row in rows[0].items()}] * 2
+    rows = _rows_apart_from_timings(tmp_path / "local")
+    assert rows[str(infinite)]["warning"] == said
+    assert _rows_apart_from_timings(tmp_path / "dask") == rows
+
+
+def _on_a_pretend_gpu(monkeypatch) -> None:
+    """``--device cuda`` takes the GPU's grouped path (windows of several files in one model call) on the CPU."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.nn.Module, "to", lambda self, *args, **kwargs: self)  # the model stays on the CPU
+
+
+def test_a_files_data_warning_is_in_the_gpu_rows_as_in_the_local_ones(tiny_model, series_dir, tmp_path,
+                                                                       monkeypatch) -> None:
+    """The GPU's grouped path put only the sample rate's warning in a row: what reading the file warned of (cells
+    read as missing) was shown by the process, but missing from the manifest."""
+    infinite, said = _with_infinite_cells(series_dir)
+    files = [infinite, series_dir / "s1.csv", series_dir / "broken.csv"]
+    local = run("reconstruct", tiny_model, *files, "-o", tmp_path / "local", "--device", "cpu")
+    _on_a_pretend_gpu(monkeypatch)
+    gpu = run("reconstruct", tiny_model, *files, "-o", tmp_path / "gpu", "--device", "cuda")
+    assert local.exit_code == gpu.exit_code == 1, local.output + gpu.output  # broken.csv fails
+    assert local.output.count(said) == 1, local.output
+    assert gpu.output == local.output.replace(str(tmp_path / "local"), str(tmp_path / "gpu"))
+    rows = _rows_apart_from_timings(tmp_path / "local")
+    assert rows[str(infinite)]["warning"] == said
+    assert _rows_apart_from_timings(tmp_path / "gpu") == rows
 
 
 def test_dask_with_fsspec_urls(tiny_model, series_dir, tmp_path) -> None:

@@ -108,6 +108,8 @@ from tsae.pipelines.reconstruct.one_file import (
     rate_warning,
     reconstruct_file,
     tell,
+    warned_of,
+    with_told,
 )
 from tsae.pipelines.reconstruct.remote import _local_input, _local_output, check_urls
 from tsae.pipelines.reconstruct.workers import _run_local
@@ -141,6 +143,7 @@ class _Pending:
     start: float
     stack: contextlib.ExitStack
     perm: list[int] | None  # the table's columns in the model's order (None: as they are)
+    told: list[str]  # what reading it warned of: in its row, as a file run alone has it (told once, by ``done``)
 
 
 def _is_long(src: str, dst: str) -> bool:
@@ -167,17 +170,18 @@ def _grouped_gpu(loaded: Any, todo: list[tuple[str, str]], batch_size: int,
         start = time.perf_counter()
         stack = contextlib.ExitStack()
         try:
-            local_in = stack.enter_context(_local_input(src))
-            values, rate, meta = read_series(local_in, finite=True)
-            warn_time_order(src, meta.get("time"), meta.get("time_name"), "reconstructed")
-            ordered, names, perm = in_model_order(values, table_columns(meta), loaded, src)
-            with columns_named(names):
-                frames, context = prepare_frames(loaded, ordered)
+            with warned_of() as told:
+                local_in = stack.enter_context(_local_input(src))
+                values, rate, meta = read_series(local_in, finite=True)
+                warn_time_order(src, meta.get("time"), meta.get("time_name"), "reconstructed")
+                ordered, names, perm = in_model_order(values, table_columns(meta), loaded, src)
+                with columns_named(names):
+                    frames, context = prepare_frames(loaded, ordered)
         except Exception as error:  # noqa: BLE001
             stack.close()
-            done(_row(src, dst, "failed", _one_line(error), seconds=time.perf_counter() - start))
+            done(with_told(_row(src, dst, "failed", _one_line(error), seconds=time.perf_counter() - start), told))
             continue
-        pending.append(_Pending(src, dst, values, frames, context, rate, meta, local_in, start, stack, perm))
+        pending.append(_Pending(src, dst, values, frames, context, rate, meta, local_in, start, stack, perm, told))
         if sum(len(p.frames) for p in pending) >= group_frames:
             _flush_group(loaded, pending, batch_size, done)
             pending = []
@@ -196,23 +200,24 @@ def _flush_group(loaded: Any, pending: list[_Pending], batch_size: int,
     except Exception as error:  # noqa: BLE001
         for p in pending:
             p.stack.close()
-            done(_row(p.src, p.dst, "failed", _one_line(error)))
+            done(with_told(_row(p.src, p.dst, "failed", _one_line(error)), p.told))
         return
     at = 0
     for p in pending:
         part = recon[at : at + len(p.frames)]
         at += len(p.frames)
         try:
-            with p.stack:
+            with warned_of() as told, p.stack:  # what writing it warns of too, as for a file run alone
                 series = frames_to_series(finite_frames(part, loaded), p.context)
                 y = in_input_order(np.asarray(series, dtype=np.float64).reshape(p.values.shape), p.perm)
                 with _local_output(p.dst) as local_out:
                     write_series(local_out, y, p.rate, p.meta, protect=(p.local_in, *read_paths(loaded)))
-            rmse, mse = _errors(p.values, y)
-            done(_row(p.src, p.dst, "ok", "", p.values.shape[1], p.values.shape[0], rmse, mse,
-                      time.perf_counter() - p.start, rate_warning(p.src, p.rate, loaded)))
+                rmse, mse = _errors(p.values, y)
+            row = _row(p.src, p.dst, "ok", "", p.values.shape[1], p.values.shape[0], rmse, mse,
+                       time.perf_counter() - p.start, rate_warning(p.src, p.rate, loaded))
         except Exception as error:  # noqa: BLE001
-            done(_row(p.src, p.dst, "failed", _one_line(error), seconds=time.perf_counter() - p.start))
+            row = _row(p.src, p.dst, "failed", _one_line(error), seconds=time.perf_counter() - p.start)
+        done(with_told(row, [*p.told, *told]))
 
 
 def reconstruct_files(

@@ -8,11 +8,12 @@ batch as one run here is.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -221,12 +222,28 @@ def _with_warnings(job: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     pool worker printed it in Python's two-line format, and under ``-q`` too; a Dask worker, on its own log).
     Recorded on this thread alone: a Dask worker's other tasks, on its other threads, keep theirs.
     """
-    # numpy's RuntimeWarnings and DeprecationWarnings left out, as the command does
-    with recorded(ignore=[(RuntimeWarning, "numpy"), (DeprecationWarning, "")]) as caught:
+    with warned_of() as told:
         row = job()
-    told = [row.get("warning", ""), *(first_line(w.message if isinstance(w.message, Warning) else
-                                                 Warning(w.message)) for w in caught)]
-    return {**row, "warning": "; ".join(dict.fromkeys(t for t in told if t))}
+    return with_told(row, told)
+
+
+@contextlib.contextmanager
+def warned_of() -> Iterator[list[str]]:
+    """A list that gets, when the block ends, what this thread warned of in it, one line each, not shown: for a
+    row's ``warning`` (:func:`with_told`)."""
+    # numpy's RuntimeWarnings and DeprecationWarnings left out, as the command does
+    told: list[str] = []
+    with recorded(ignore=[(RuntimeWarning, "numpy"), (DeprecationWarning, "")]) as caught:
+        try:
+            yield told
+        finally:
+            told.extend(first_line(w.message if isinstance(w.message, Warning) else Warning(w.message))
+                        for w in caught)
+
+
+def with_told(row: dict[str, Any], told: Iterable[str]) -> dict[str, Any]:
+    """``row`` with the lines ``told`` after its ``warning`` (its sample rate's), each once, ``; ``-joined."""
+    return {**row, "warning": "; ".join(dict.fromkeys(t for t in (row.get("warning", ""), *told) if t))}
 
 
 def _row_of(model: Any, src: str, dst: str, batch_size: int, advance: Callable[[int], None] | None) -> dict[str, Any]:
