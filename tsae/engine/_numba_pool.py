@@ -12,6 +12,8 @@ import ctypes
 import importlib
 import sys
 
+from tsae._lazy import if_imported
+
 _started = False
 
 
@@ -22,16 +24,16 @@ def start() -> None:
         return
     import numba
 
-    torch = sys.modules.get("torch")
-    before = torch.get_num_threads() if torch is not None else None
+    get_threads = if_imported("torch", "get_num_threads")  # None while another thread still imports torch
+    before = get_threads() if get_threads is not None else None
     openmp = _openmp()
     openmp_before = openmp.omp_get_max_threads() if openmp is not None else None
     numba.get_num_threads()  # starts the pool, as the first parallel kernel would
     _started = True
     if openmp is not None and numba.threading_layer() == "omp":
         openmp.omp_set_num_threads(openmp_before)  # what OMP_NUM_THREADS (or OpenMP's own default) set
-    if torch is not None and torch.get_num_threads() != before:
-        torch.set_num_threads(before)
+    if get_threads is not None and get_threads() != before:
+        sys.modules["torch"].set_num_threads(before)
 
 
 def _openmp() -> ctypes.CDLL | None:
