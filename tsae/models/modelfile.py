@@ -39,7 +39,6 @@ import json
 import math
 import os
 import re
-import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +46,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from tsae._lazy import if_imported
 from tsae.errors import first_line, memory_for, shown
 from tsae.io.atomic import atomic_path
 from tsae.io.paths import PIPE_OR_DEVICE
@@ -143,8 +143,7 @@ def _plugin_of(model: Any) -> tuple[str | None, str | None, str | None]:
         version = info.version
         if version is None:  # registered at run time: try the module's own version
             # looked up, not imported: a module loaded from its file by path is not in sys.modules
-            module = sys.modules.get(getattr(type(model), "__module__", ""))
-            version = getattr(module, "__version__", None)
+            version = if_imported(getattr(type(model), "__module__", ""), "__version__")
         return info.name, version, info.distribution
     return None, None, None
 
