@@ -509,8 +509,7 @@ def reset() -> None:
 def _version_of(plugin: Any) -> str | None:
     version = getattr(plugin, "__version__", None)
     if version is None:
-        module = sys.modules.get(getattr(plugin, "__module__", "") or "")
-        version = getattr(module, "__version__", None)
+        version = if_imported(getattr(plugin, "__module__", "") or "", "__version__")
     return str(version) if version is not None else None
 
 

@@ -42,6 +42,7 @@ def _cases():
     for table in (INPUTS, MODELS):
         for name, args in table.items():
             yield pytest.param(args, "missing", id=f"{name}-missing")
+            yield pytest.param(args, "broken link", id=f"{name}-broken-link")
             if name not in FOLDERS_TAKEN:
                 yield pytest.param(args, "folder", id=f"{name}-folder")
 
@@ -52,9 +53,11 @@ def test_a_missing_file_or_a_folder_for_a_file_is_a_usage_error_naming_it(tmp_pa
     monkeypatch.chdir(tmp_path)  # the outputs (o.*) here
     data = tmp_path / "d.csv"
     data.write_text("a,b\n1,2\n")
-    named = tmp_path / ("nofile.csv" if kind == "missing" else "folder")
+    named = tmp_path / {"missing": "nofile.csv", "broken link": "link.csv", "folder": "folder"}[kind]
     if kind == "folder":
         named.mkdir()
+    if kind == "broken link":  # denoise, reconstruct and train exited 1 ("is a link to no file"), the others 2
+        named.symlink_to(tmp_path / "nowhere.csv")
     given = {"X": named, "M": tiny_model, "D": data}
     result = run(*(given.get(word, word) for word in args))
     lines = result.output.strip().splitlines()

@@ -259,3 +259,12 @@ def test_strength_zero_returns_the_input_bit_for_bit(rate, options) -> None:
     gap = x.copy()
     gap[100] = np.nan  # taken as silence, as at any strength
     assert tsae.denoise(gap, rate, **options)[100] == 0.0
+
+
+@pytest.mark.parametrize("options", [{"strength": 0.0}, {"atten_limit": 0.0}])
+def test_strength_zero_has_no_latency(options) -> None:
+    # before: latency was the model's 0.064 s while feed() returned every sample at once
+    den = StreamingDenoiser(48000, **options)
+    assert den.latency == 0.0
+    assert den.feed(np.zeros(480, np.float32)).shape == (480,)
+    assert StreamingDenoiser(48000).latency > 0

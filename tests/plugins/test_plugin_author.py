@@ -322,26 +322,48 @@ def test_state_that_is_not_a_tensor_is_refused_before_training(tsae_sandbox, tmp
     assert not (tmp_path / "m.tsae").exists()
 
 
+def _clash_plugin(name: str) -> types.SimpleNamespace:
+    """A plugin named ``name`` whose family is ``author_clash``."""
+    namespace: dict = {"__name__": f"{name}_module"}
+    exec(FAMILY.format(family="author_clash"), namespace)  # noqa: S102
+    family = namespace["LinearAE"]
+    return types.SimpleNamespace(register_models=tsae.hookimpl(lambda register: register(family)))
+
+
+def _clashing_file(tsae_sandbox, folder: Path) -> Path:
+    """A model file of ``author_clash`` written by plugin ``author_first``, whose family ``author_second`` then
+    provides (registered first); ``author_first`` is registered again after it (refused: the name is taken)."""
+    from tsae.models.modelfile import save_model
+
+    tsae.register_plugin(_clash_plugin("author_first"), "author_first")
+    try:
+        path = save_model(folder / "m.tsae", tsae_sandbox.create_model("author_clash", 2, 16))
+    finally:
+        tsae.plugins.unregister_plugin("author_first")
+    tsae_sandbox.register(_clash_plugin("author_second"), "author_second")
+    tsae_sandbox.register(_clash_plugin("author_first"), "author_first")
+    return path
+
+
 def test_a_model_file_of_a_plugin_refused_by_a_clash_says_which_plugin_took_the_name(tsae_sandbox, tmp_path) -> None:
     # before: "model family 'author_clash' was saved by plugin 'author_first' (...) but is provided here by plugin
     # 'author_second' (...); install the plugin that wrote it", while that plugin was installed, refused because
     # the other had registered the name first
-    from tsae.models.modelfile import load_model, save_model
+    from tsae.models.modelfile import load_model
 
-    def plugin(name: str) -> types.SimpleNamespace:
-        namespace: dict = {"__name__": f"{name}_module"}
-        exec(FAMILY.format(family="author_clash"), namespace)  # noqa: S102
-        family = namespace["LinearAE"]
-        return types.SimpleNamespace(register_models=tsae.hookimpl(lambda register: register(family)))
-
-    tsae.register_plugin(plugin("author_first"), "author_first")
-    try:
-        path = save_model(tmp_path / "m.tsae", tsae_sandbox.create_model("author_clash", 2, 16))
-    finally:
-        tsae.plugins.unregister_plugin("author_first")
-    tsae_sandbox.register(plugin("author_second"), "author_second")
-    tsae_sandbox.register(plugin("author_first"), "author_first")
+    path = _clashing_file(tsae_sandbox, tmp_path)
     assert "already registered by plugin 'author_second'" in tsae_sandbox.errors()["author_first"]
     with pytest.raises(ValueError, match=r"plugin 'author_first' is installed, but plugin 'author_second' .* took "
                                          r"the name first: disable it \(TSAE_DISABLE_PLUGINS=author_second\)"):
+        load_model(path)
+
+
+def test_a_model_file_of_a_disabled_plugin_says_it_is_disabled(tsae_sandbox, tmp_path) -> None:
+    # before: "...; install the plugin that wrote it", while it was installed, only disabled
+    from tsae.models.modelfile import load_model
+
+    path = _clashing_file(tsae_sandbox, tmp_path)
+    tsae.plugins._infos["author_first"].disabled = True  # as TSAE_DISABLE_PLUGINS=author_first marks an entry point
+    with pytest.raises(ValueError, match=r"provided here by plugin 'author_second' .*; plugin 'author_first' is "
+                                         r"installed but disabled: take it out of TSAE_DISABLE_PLUGINS$"):
         load_model(path)

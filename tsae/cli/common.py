@@ -244,9 +244,9 @@ class InputPaths(PathText):
 
 
 def named(value: Any, kind: click.ParamType, param: click.Parameter | None, ctx: click.Context | None) -> None:
-    """Fail ``kind`` for an input ``value`` (not ``-`` or a URL, which the command reads) that names no file, folder
-    or link, or is a glob pattern that matches nothing: a missing input is a usage error on every command, among
-    inputs that are there too (as a missing file is: nothing is done)."""
+    """Fail ``kind`` for an input ``value`` (not ``-`` or a URL, which the command reads) that names no file or
+    folder (a broken link included), or is a glob pattern that matches nothing: a missing input is a usage error
+    on every command, among inputs that are there too (as a missing file is: nothing is done)."""
     import glob
 
     from tsae.io.paths import is_url
@@ -255,8 +255,10 @@ def named(value: Any, kind: click.ParamType, param: click.Parameter | None, ctx:
     if text == STDIN or is_url(text):
         return
     denied(text, kind, param, ctx)
-    if os.path.lexists(text):
+    if os.path.exists(text):
         return
+    if os.path.islink(text):  # what it names is not there either: exit 2, as click's exists=True tells it
+        kind.fail(f"{text}: is a link to no file (broken, or a loop of links)", param, ctx)
     if not glob.has_magic(text):
         kind.fail(f"{text}: no such file or folder", param, ctx)
     if next(glob.iglob(text, recursive=True), None) is None:  # as tsae.io.paths.expand_inputs expands it

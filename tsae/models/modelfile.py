@@ -39,7 +39,6 @@ import json
 import math
 import os
 import re
-import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +46,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from tsae._lazy import if_imported
 from tsae.errors import first_line, memory_for, shown
 from tsae.io.atomic import atomic_path
 from tsae.io.paths import PIPE_OR_DEVICE
@@ -143,8 +143,7 @@ def _plugin_of(model: Any) -> tuple[str | None, str | None, str | None]:
         version = info.version
         if version is None:  # registered at run time: try the module's own version
             # looked up, not imported: a module loaded from its file by path is not in sys.modules
-            module = sys.modules.get(getattr(type(model), "__module__", ""))
-            version = getattr(module, "__version__", None)
+            version = if_imported(getattr(type(model), "__module__", ""), "__version__")
         return info.name, version, info.distribution
     return None, None, None
 
@@ -159,11 +158,15 @@ def _check_provider(path: Path, header: dict[str, Any]) -> None:
         return
     if saved[0] != info.name or (saved[1] is not None and saved[1] != info.distribution):
         recorded = f"plugin {str(saved[0])[:60]!r}" + (f" ({str(saved[1])[:60]})" if saved[1] else "")
-        writer = next((other for other in plugins.plugin_infos() if other.name == saved[0] and not other.disabled
+        writer = next((other for other in plugins.plugin_infos() if other.name == saved[0]
                        and (saved[1] is None or other.distribution == saved[1])), None)
-        hint = "install the plugin that wrote it" if writer is None or info.builtin else (
-            f"plugin {writer.name!r} is installed, but {info.label} took the name first: disable it "
-            f"({plugins.DISABLE_ENV}={info.name}) or uninstall it")
+        if writer is None or info.builtin:
+            hint = "install the plugin that wrote it"
+        elif writer.disabled:
+            hint = f"plugin {writer.name!r} is installed but disabled: take it out of {plugins.DISABLE_ENV}"
+        else:
+            hint = (f"plugin {writer.name!r} is installed, but {info.label} took the name first: disable it "
+                    f"({plugins.DISABLE_ENV}={info.name}) or uninstall it")
         raise ModelFileError(path, f"model family {header['family']!r} was saved by {recorded} but is provided "
                                    f"here by {info.label}; {hint}")
 

@@ -444,9 +444,10 @@ class StreamingDenoiser:
         A stream at another rate also waits for the soxr resamplers, which give their samples back in bursts:
         fed 10 ms chunks of silence with the default ``resample_quality="HQ"``, the output trailed the input by
         67-128 ms at 48 kHz, 71-151 ms at 44.1 kHz and 116-219 ms at 8 kHz (48-62 ms at 16 kHz); ``"QQ"`` kept
-        it at 48-64 ms at 48 and 8 kHz, with a plainer filter.
+        it at 48-64 ms at 48 and 8 kHz, with a plainer filter. 0 at strength 0 (or an attenuation limit of 0 dB),
+        where :meth:`feed` returns each chunk as it comes.
         """
-        return self._stepper.latency / self.model_rate
+        return 0.0 if self._passthrough else self._stepper.latency / self.model_rate
 
     def reset(self) -> None:
         """Forget the stream: fresh model state and buffers."""
