@@ -69,12 +69,12 @@ def bench(devices: int, rows: int, folder: Path, detector: Path, seed: int, befo
         make_fleet(table, flat, devices, rows, seed)
     case = f"{devices} devices x {rows} rows"
     cpu_flat, wall_flat, peak_flat = run_cli(["detect", "score", str(flat), "--detector", str(detector),
-                                              "-o", str(folder / "flat_scores.csv"), "-q"])
+                                              "-o", str(folder / f"flat_scores_{devices}x{rows}.csv"), "-q"])
     print(f"{case}: ungrouped {cpu_flat:.1f} s CPU, {wall_flat:.1f} s wall, {peak_flat:.0f} MB", flush=True)
     outputs = {}
     for label, root in ([("before", before)] if before else []) + [("after", ROOT)]:
-        scores = folder / f"scores_{label}.csv"
-        events = folder / f"scores_{label}.events.json"
+        scores = folder / f"scores_{label}_{devices}x{rows}.csv"  # each case its own: --keep holds them all
+        events = scores.with_suffix(".events.json")
         cpu, wall, peak = run_cli(["detect", "score", str(table), "--group-by", "host", "--detector", str(detector),
                                    "-o", str(scores), "-q"], root)
         outputs[label] = (scores, events)
