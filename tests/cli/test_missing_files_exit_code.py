@@ -104,3 +104,72 @@ def test_a_glob_that_matches_only_files_of_other_kinds_says_the_kinds(tmp_path) 
     result = run("denoise", str(tmp_path / "*.md"), "-o", tmp_path / "out")
     assert result.exit_code == 1, result.output
     assert result.output.strip() == f"Error: {tmp_path / '*.md'}: no audio file matches"
+
+
+#: the inputs told by a type of their own (a model file, or the name of a shipped model): not asked here
+OWN_WORDS = {"export MODEL", "denoise --model"}
+#: what a folder is told where a file is needed, by input (the others: "is a folder, not a file")
+FOLDER_WORDS = {**{name: "is a folder, not a model file" for name in MODELS},
+                "decompress": "is a folder, not a .tsz container"}
+
+
+def _told_cases():
+    for table in (INPUTS, MODELS):
+        for name, args in table.items():
+            if name in OWN_WORDS:
+                continue
+            yield pytest.param(args, "missing", "no such file or folder" if name in FOLDERS_TAKEN else "no such file",
+                               id=f"{name}-missing")
+            yield pytest.param(args, "broken link", "is a link to no file (broken, or a loop of links)",
+                               id=f"{name}-broken-link")
+            if name not in FOLDERS_TAKEN:
+                yield pytest.param(args, "folder", FOLDER_WORDS.get(name, "is a folder, not a file"),
+                                   id=f"{name}-folder")
+
+
+@pytest.mark.parametrize(("args", "kind", "problem"), list(_told_cases()))
+def test_a_missing_file_or_a_folder_for_a_file_is_told_in_one_wording(tmp_path, monkeypatch, tiny_model, args, kind,
+                                                                      problem) -> None:
+    """The inputs of click's ``exists=True`` said "File 'x.csv' does not exist." and "File 'x' is a directory.",
+    where ``denoise``, ``reconstruct`` and ``train`` said "x.csv: no such file or folder"; now all say the latter
+    (a file alone: "no such file"), and a folder "is a folder, not a file" as tsae's readers do."""
+    monkeypatch.chdir(tmp_path)
+    data = tmp_path / "d.csv"
+    data.write_text("a,b\n1,2\n")
+    named = {"missing": "nofile.csv", "broken link": "link.csv", "folder": "folder"}[kind]
+    if kind == "folder":
+        (tmp_path / named).mkdir()
+    if kind == "broken link":
+        (tmp_path / named).symlink_to(tmp_path / "nowhere.csv")
+    given = {"X": named, "M": tiny_model, "D": data}
+    result = run(*(given.get(word, word) for word in args))
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and f": {named}: {problem} (see " in lines[0], result.output
+
+
+#: the outputs that are one file (``X`` an existing folder); the inputs named exist and are never read
+OUTPUTS = {
+    "smooth": ["smooth", "D", "-o", "X"],
+    "frame": ["frame", "D", "-o", "X", "--window", "16"],
+    "compress": ["compress", "D", "-o", "X", "--max-error", "0.01"],
+    "encode": ["encode", "M", "D", "-o", "X"],
+    "detect fit": ["detect", "fit", "D", "-o", "X"],
+    "detect score": ["detect", "score", "D", "--detector", "M", "-o", "X"],
+    "detect score --events": ["detect", "score", "D", "--detector", "M", "-o", "o.csv", "--events", "X"],
+}
+
+
+@pytest.mark.parametrize("args", list(OUTPUTS.values()), ids=list(OUTPUTS))
+def test_a_folder_as_an_output_file_is_told_as_one_named_with_a_slash(tmp_path, monkeypatch, tiny_model,
+                                                                      args) -> None:
+    """It said click's "File 'out' is a directory.", where ``-o out/`` says the words asserted here."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "d.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "out").mkdir()
+    result = run(*({"X": "out", "M": tiny_model, "D": "d.csv"}.get(word, word) for word in args))
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and ": out: is a folder; this command writes one file: give its name (see " in lines[0], \
+        result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.csv", "out"] and not any((tmp_path / "out").iterdir())

@@ -39,7 +39,7 @@ def test_missing_input_file_is_one_line_error(tmp_path) -> None:
     )
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and "missing.csv" in lines[0] and "does not exist" in lines[0]
+    assert len(lines) == 1 and f"{tmp_path / 'missing.csv'}: no such file" in lines[0]
     assert not (tmp_path / "d.tsae").exists()
 
 

@@ -72,7 +72,7 @@ def test_frame_command_errors_are_one_line(wav, tmp_path) -> None:
         assert "\n" not in text and "Traceback" not in text and fragment in text, text
         assert not out.exists()
     result = CliRunner().invoke(cli, ["frame", str(tmp_path / "missing.wav")])
-    assert result.exit_code != 0 and "does not exist" in result.output
+    assert result.exit_code == 2 and f"{tmp_path / 'missing.wav'}: no such file" in result.output
 
 
 @pytest.mark.parametrize("name", ["frames.csv", "frames"])

@@ -133,7 +133,13 @@ def local(value: Any, kind: click.ParamType, param: click.Parameter | None, ctx:
 
 class LocalPath(click.Path):
     """:class:`click.Path` taking a ``file://`` URL for the local path it names, and refusing an empty name (see
-    :func:`local`); an input that must exist refuses ``-`` as stdin, by name."""
+    :func:`local`); an input that must exist refuses ``-`` as stdin, by name. A missing path, a broken link, a
+    folder where a file is needed (``file_kind``: ``"model file"``) or a file where a folder is are told in the
+    words of :func:`named` (``x.csv: no such file``), not click's (``File 'x.csv' does not exist.``)."""
+
+    def __init__(self, *args: Any, file_kind: str = "file", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.file_kind = file_kind
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         value = local(value, self, param, ctx)
@@ -142,7 +148,26 @@ class LocalPath(click.Path):
                       param, ctx)
         if value != "-":
             denied(value, self, param, ctx, readable=self.readable)
+            self.refuse_kind(value, param, ctx)
         return super().convert(value, param, ctx)
+
+    def refuse_kind(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> None:
+        """Fail for a path ``value`` that must exist and does not, or is a folder where a file is needed (or the
+        reverse)."""
+        text = os.fsdecode(value)
+        if not os.path.exists(text):
+            if self.exists:
+                no_such(text, self, param, ctx, "file or folder" if self.file_okay and self.dir_okay
+                        else "file" if self.file_okay else "folder")
+            return
+        if not self.dir_okay and os.path.isdir(text):
+            self.fail(self.folder_refused(text), param, ctx)
+        if not self.file_okay and os.path.isfile(text):
+            self.fail(f"{text}: is a file, not a folder", param, ctx)
+
+    def folder_refused(self, text: str) -> str:
+        """What a folder ``text`` given where a file is needed is told."""
+        return f"{text}: is a folder, not a {self.file_kind}"
 
 
 def denied(value: Any, kind: click.ParamType, param: click.Parameter | None, ctx: click.Context | None, *,
@@ -156,7 +181,7 @@ def denied(value: Any, kind: click.ParamType, param: click.Parameter | None, ctx
         Path(value).stat()
     except PermissionError:
         kind.fail(permission_denied(value), param, ctx)
-    except (OSError, ValueError, TypeError):  # missing, a bad name...: click tells it
+    except (OSError, ValueError, TypeError):  # missing, a bad name...: the caller tells it
         return
     if readable and not os.access(value, os.R_OK):
         kind.fail(permission_denied(value), param, ctx)
@@ -257,12 +282,19 @@ def named(value: Any, kind: click.ParamType, param: click.Parameter | None, ctx:
     denied(text, kind, param, ctx)
     if os.path.exists(text):
         return
-    if os.path.islink(text):  # what it names is not there either: exit 2, as click's exists=True tells it
-        kind.fail(f"{text}: is a link to no file (broken, or a loop of links)", param, ctx)
-    if not glob.has_magic(text):
-        kind.fail(f"{text}: no such file or folder", param, ctx)
+    if os.path.islink(text) or not glob.has_magic(text):
+        no_such(text, kind, param, ctx, "file or folder")
     if next(glob.iglob(text, recursive=True), None) is None:  # as tsae.io.paths.expand_inputs expands it
         kind.fail(f"{text}: no file matches", param, ctx)
+
+
+def no_such(text: str, kind: click.ParamType, param: click.Parameter | None, ctx: click.Context | None,
+            noun: str) -> NoReturn:
+    """Fail ``kind`` for a path ``text`` that is not there: ``x.csv: no such file`` (``noun``), or, for a link,
+    that what it names is not there either."""
+    if os.path.islink(text):
+        kind.fail(f"{text}: is a link to no file (broken, or a loop of links)", param, ctx)
+    kind.fail(f"{text}: no such {noun}", param, ctx)
 
 
 class Name(click.ParamType):
@@ -289,7 +321,7 @@ output_target = PathText()
 seed_option = click.option("--seed", type=IntRange(0, 2**64 - 1), default=0, show_default=True,
                            help="Random seed of the training (on the CPU, the same seed gives the same result).")
 #: A model FILE (``--model`` means a file on every command; a family name is ``--family``).
-model_file = LocalPath(exists=True, dir_okay=False, path_type=Path)
+model_file = LocalPath(exists=True, dir_okay=False, path_type=Path, file_kind="model file")
 #: ``--init MODEL``: start the new network from a pretrained model file's encoder
 init_option = click.option("--init", type=model_file, default=None, metavar="MODEL",
                            help="Start from the encoder of this model file (same family; shapes must fit).")
@@ -320,7 +352,11 @@ class OutputFile(LocalPath):
         if value == "-":  # what `denoise -o -` means; anywhere else it made a file named "-" nobody looked for
             self.fail("'-' (stdout): this command writes a file, not stdout: give its name (./- for a file "
                       "named -)", param, ctx)
+        self.refuse_kind(value, param, ctx)
         return click.Path.convert(self, value, param, ctx)  # local() ran above: not LocalPath's second call
+
+    def folder_refused(self, text: str) -> str:
+        return f"{text}: is a folder; this command writes one file: give its name"
 
     def _check_stdout(self, param: click.Parameter | None, ctx: click.Context | None) -> None:
         if self.kind_later:  # the command checks stdout once it knows what it writes (pipes.stdout_suffix)

@@ -127,7 +127,7 @@ def _against_bound(result: dict) -> str:
 
 
 @click.command("decompress")
-@click.argument("container", type=LocalPath(exists=True, dir_okay=False, path_type=Path))
+@click.argument("container", type=LocalPath(exists=True, dir_okay=False, path_type=Path, file_kind=".tsz container"))
 @click.option("-o", "--output", required=True, type=series_output,
               help="Series file to write (.csv, .csv.gz/.bz2/.xz, .npy or audio, by suffix), or - for stdout (the kind "
                    "compressed: a WAV for audio, an npy array for an array, else CSV; see --to).")
