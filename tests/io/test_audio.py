@@ -49,7 +49,7 @@ def test_write_is_atomic_and_protects_inputs(tmp_path) -> None:
 
 @pytest.mark.parametrize("kind,words", [("missing", "no such file"), ("empty", "empty file"),
                                         ("text", "not a readable audio file"), ("zero", "zero length"),
-                                        ("dir", "directory")])
+                                        ("dir", "is a folder")])
 def test_bad_files_raise_one_line_value_error(tmp_path, kind: str, words: str) -> None:
     path = tmp_path / f"{kind}.wav"
     if kind == "empty":

@@ -257,7 +257,7 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
     if not path.exists():
         raise ValueError(f"{path}: no such file")
     if path.is_dir():
-        raise ValueError(f"{path}: is a directory, not an audio file")
+        raise ValueError(f"{path}: is a folder, not an audio file")
     if not path.is_file():  # a FIFO (`tsae denoise <(...)`), a device: read whole twice, it would hang or never end
         raise ValueError(f"{path}: {PIPE_OR_DEVICE} (pipe audio to standard input instead)")
     if path.stat().st_size == 0:

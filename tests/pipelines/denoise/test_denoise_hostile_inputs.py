@@ -362,7 +362,8 @@ def test_a_loop_of_links_is_named_as_one(tmp_path) -> None:
     (tmp_path / "a.wav").symlink_to("b.wav")
     (tmp_path / "b.wav").symlink_to("a.wav")
     result = CliRunner().invoke(cli, ["denoise", str(tmp_path / "a.wav"), "-q"])
-    assert result.exit_code == 1 and "a.wav: is a link to no file (broken, or a loop of links)" in result.output
+    # a link to no file is a usage error (exit 2), as a missing file is (README: exit codes)
+    assert result.exit_code == 2 and "a.wav: is a link to no file (broken, or a loop of links)" in result.output
 
 
 class _FullDisk(io.BytesIO):
