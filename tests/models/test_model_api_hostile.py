@@ -250,9 +250,11 @@ def test_column_names_of_another_count_are_refused() -> None:
 
 
 def test_one_series_given_transposed_is_told_as_the_argument() -> None:
-    with pytest.raises(ValueError, match=r"^series: got shape \(64, 2\).*pass series\.T$"):
+    with pytest.raises(ValueError, match=r"^series: got shape \(64, 2\).*pass series\.T \(or, for 64 channels of 2 "
+                                         r"samples, tsae\.engine\.known_layout\(series\)\)$"):
         fit(series(2).T)  # it said 'series 0: ... pass series 0.T'
-    with pytest.raises(ValueError, match=r"^series 1: got shape \(64, 2\).*pass it transposed \(\.T\)$"):
+    with pytest.raises(ValueError, match=r"^series 1: got shape \(64, 2\).*pass it transposed \(\.T\) \(or, for 64 "
+                                         r"channels of 2 samples, tsae\.engine\.known_layout\(x\)\)$"):
         fit([series(2), series(2).T])  # an item of a list: 'pass series 1.T' was no Python either
 
 
