@@ -68,3 +68,15 @@ def test_a_denoiser_shows_in_one_short_line() -> None:
     assert repr(den) == "StreamingDenoiser(model='denoiser2', sample_rate=48000, channels=2, fed=4800)"
     den.flush()
     assert repr(den).endswith("fed=0)")
+
+
+@pytest.mark.parametrize("take", [copy.deepcopy, copy.copy, _pickled], ids=["deepcopy", "copy", "pickle"])
+def test_a_low_delay_resampling_denoiser_copies_mid_stream(take) -> None:
+    x = _speech(44100 // 2)
+    den = StreamingDenoiser(44100, resample_quality="LD")
+    head = den.feed(x[:5000])
+    fork = take(den)
+    ours = np.concatenate([den.feed(x[5000:]), den.flush()])
+    np.testing.assert_array_equal(np.concatenate([fork.feed(x[5000:]), fork.flush()]), ours)
+    np.testing.assert_array_equal(np.concatenate([head, ours]), np.concatenate([den.feed(x), den.flush()]))
+

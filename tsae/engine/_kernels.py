@@ -163,3 +163,42 @@ def repair_rows(x, method, max_gap):  # pragma: no cover - compiled
                 slope = (x[r, i] - left) / (i - prev)
                 for j in range(start, i):
                     x[r, j] = left + slope * (j - prev)
+
+
+@njit(cache=True, nogil=True)
+def polyphase_rows(x, taps, first, up, down, centre, out):  # pragma: no cover - compiled
+    """Fill ``out[r, j]`` with output sample ``first + j`` of the rational resampler ``up / down``.
+
+    ``x`` is ``(rows, n)`` float32 input whose column 0 is the input sample
+    ``(first * down + centre) // up - (k - 1)`` (the caller keeps that history); ``taps`` is ``(up, k)``,
+    phase ``p``'s taps in time order. Output ``i`` sits at ``i * down + centre`` on the grid of ``up`` times
+    the input rate: its newest input is ``(i * down + centre) // up`` and its phase the remainder. Each sample
+    is a float64 sum over its ``k`` products, oldest first, whatever the chunking. Outputs ``up`` apart share a
+    phase and stand ``down`` inputs apart: they are summed side by side (a loop that vectorises).
+    """
+    rows = x.shape[0]
+    k = taps.shape[1]
+    m = out.shape[1]
+    origin = (first * down + centre) // up - (k - 1)
+    acc = np.empty(m)
+    for r in range(rows):
+        for g in range(min(up, m)):
+            t = (first + g) * down + centre
+            newest = t // up
+            phase = t - newest * up
+            base = newest - (k - 1) - origin
+            count = (m - g + up - 1) // up
+            if count == 1:  # one output of this phase (44.1 kHz's 160 phases in a 10 ms chunk): a plain dot product
+                total = 0.0
+                for i in range(k):
+                    total += taps[phase, i] * x[r, base + i]
+                out[r, g] = total
+                continue
+            for q in range(count):
+                acc[q] = 0.0
+            for i in range(k):
+                c = taps[phase, i]
+                for q in range(count):
+                    acc[q] += c * x[r, base + i + q * down]
+            for q in range(count):
+                out[r, g + q * up] = acc[q]

@@ -62,7 +62,7 @@ def test_loopback_output_is_the_streaming_denoiser_delayed_by_the_reported_laten
     played = np.concatenate(stream["s"].played, axis=1)
     assert played.shape == x.shape and np.all(np.isfinite(played))
     assert stream["s"].kwargs["blocksize"] == 480 and stream["s"].kwargs["samplerate"] == RATE
-    den = StreamingDenoiser(RATE, 1, resample_quality="LQ")
+    den = StreamingDenoiser(RATE, 1, resample_quality="LD")  # live's default: the low-delay resampler
     expected = np.concatenate([den.feed(x), den.flush()], axis=1)
     warm = report.warmup_frames
     assert 0 < warm < 0.2 * RATE
@@ -72,6 +72,18 @@ def test_loopback_output_is_the_streaming_denoiser_delayed_by_the_reported_laten
     assert report.latency == pytest.approx(warm / RATE + 0.010)
     assert report.dropouts == 1 and report.frames == x.shape[1]
     assert reports and "1 dropout(s)" in reports[-1].summary()
+
+
+def test_live_audio_resamples_with_the_low_delay_resampler_and_waits_less() -> None:
+    live = live_mod.LiveDenoiser(RATE, 1, 480)
+    assert live.denoiser.resample_quality == "LD"
+    soxr_lq = live_mod.LiveDenoiser(RATE, 1, 480, resample_quality="LQ")
+    assert live.report.warmup_frames + 0.020 * RATE <= soxr_lq.report.warmup_frames  # 79 ms against 105 ms
+    assert live.report.warmup_frames <= (live.denoiser.latency + 0.010) * RATE  # its lag and one block
+    assert StreamingDenoiser(RATE).resample_quality == "HQ"  # files and pipes keep soxr's HQ
+    assert live_mod.LiveDenoiser(47999, 1, 480).denoiser.resample_quality == "LQ"  # a ratio LD cannot do
+    with pytest.raises(ValueError, match=r"^a low-delay resampler from 47999 to 16000 Hz needs"):
+        live_mod.LiveDenoiser(47999, 1, 480, resample_quality="LD")
 
 
 def test_starved_output_blocks_are_counted_as_dropouts() -> None:

@@ -44,6 +44,7 @@ from tsae.engine.layout import (
     plain,
     real_array,
 )
+from tsae.engine.polyphase import PolyphaseResampler, polyphase_filter
 from tsae.errors import shown
 from tsae.io.audio import LOUDEST, AudioWarning
 from tsae.pipelines.denoise.mask_finish import MaskFinisher, finish_settings, resolved_atten_limit
@@ -166,6 +167,9 @@ def _ready(net: Any, device: Any) -> Any:
 
 
 # --------------------------------------------------------------------------- streaming
+#: the resamplers ``resample_quality`` names: tsae's low-delay polyphase filter, then soxr's qualities
+RESAMPLE_QUALITIES = ("LD", "QQ", "LQ", "MQ", "HQ", "VHQ")
+
 #: the sample rates the denoiser takes, in Hz (below 4 kHz there is no speech band to keep; at 1 Hz the
 #: resampler would make 16,000 samples of each one)
 MIN_RATE, MAX_RATE = 4000, 768000
@@ -365,10 +369,13 @@ class StreamingDenoiser:
         threshold lets loud transient noise through: the floor it tracks is that of the
         quieter moments around it).
     resample_quality
-        soxr quality used when ``sample_rate`` is not the model's rate: ``"HQ"``
-        (default) adds about 37 ms of latency in each direction; ``"LQ"`` about 20 ms
-        and 60 ms; ``"QQ"`` (cubic, some aliasing) almost none. Files are not affected
-        by latency (the output is aligned with the input).
+        Resampler used when ``sample_rate`` is not the model's rate: ``"LD"``, tsae's low-delay
+        polyphase filter (:class:`~tsae.engine.polyphase.PolyphaseResampler`: flat to 7 kHz, 80 dB down
+        from 8 kHz, about 2.5 ms each way at 48 and 44.1 kHz, 5 ms at 8 kHz, the same for every sample;
+        the default of live audio), or a soxr quality: ``"HQ"`` (default) adds about 37 ms of latency
+        in each direction; ``"LQ"`` about 20 ms and 60 ms; ``"QQ"`` (cubic, some aliasing) almost none;
+        soxr gives its samples back in bursts, so the wait varies from chunk to chunk. Files are not
+        affected by latency (the output is aligned with the input).
 
     Notes
     -----
@@ -413,8 +420,8 @@ class StreamingDenoiser:
         strength = check_fraction("strength", strength)
         self.atten_limit = checked_atten_limit(atten_limit)
         channels = checked_channels(channels)
-        if not isinstance(resample_quality, str) or resample_quality not in ("QQ", "LQ", "MQ", "HQ", "VHQ"):
-            raise ValueError(f"resample_quality must be QQ, LQ, MQ, HQ or VHQ, got {shown(resample_quality)}")
+        if not isinstance(resample_quality, str) or resample_quality not in RESAMPLE_QUALITIES:
+            raise ValueError(f"resample_quality must be LD, QQ, LQ, MQ, HQ or VHQ, got {shown(resample_quality)}")
         self.guard = check_flag("guard", guard)
         self.sample_rate = checked_rate(sample_rate)
         self.net, self.model_rate = load_denoiser(model, device)
@@ -422,6 +429,9 @@ class StreamingDenoiser:
         self.atten_limit = resolved_atten_limit(self.atten_limit, self.net)  # None: the model's default
         self.strength, floor = finish_settings(strength, self.atten_limit)
         self.resample_quality = resample_quality
+        if resample_quality == "LD" and self.sample_rate != self.model_rate:  # a rate pair it cannot do, said now
+            polyphase_filter(self.sample_rate, self.model_rate)
+            polyphase_filter(self.model_rate, self.sample_rate)
         self._stepper = self.net.streamer()
         self.n_fft = int(self._stepper.window)
         self.hop = int(self._stepper.hop)
@@ -439,15 +449,20 @@ class StreamingDenoiser:
 
     @property
     def latency(self) -> float:
-        """The model's algorithmic latency in seconds (one frame plus its look-ahead), at the model's own rate.
+        """The algorithmic latency in seconds: the model's (one frame plus its look-ahead, at the model's own rate),
+        plus the delays of ``resample_quality="LD"``'s resamplers at another rate (constant: half of each filter).
 
-        A stream at another rate also waits for the soxr resamplers, which give their samples back in bursts:
-        fed 10 ms chunks of silence with the default ``resample_quality="HQ"``, the output trailed the input by
-        67-128 ms at 48 kHz, 71-151 ms at 44.1 kHz and 116-219 ms at 8 kHz (48-62 ms at 16 kHz); ``"QQ"`` kept
-        it at 48-64 ms at 48 and 8 kHz, with a plainer filter. 0 at strength 0 (or an attenuation limit of 0 dB),
-        where :meth:`feed` returns each chunk as it comes.
+        A stream at another rate with a soxr quality also waits for the soxr resamplers, which give their samples
+        back in bursts: fed 10 ms chunks of silence with the default ``resample_quality="HQ"``, the output trailed
+        the input by 67-128 ms at 48 kHz, 71-151 ms at 44.1 kHz and 116-219 ms at 8 kHz (48-62 ms at 16 kHz);
+        ``"LQ"`` by 59-95 ms at 48 kHz; ``"QQ"`` kept it at 48-64 ms at 48 and 8 kHz, with a plainer filter.
+        ``"LD"`` kept it at 55-69 ms at 48 and 44.1 kHz and 59-73 ms at 8 kHz, never above :attr:`latency`. 0 at
+        strength 0 (or an attenuation limit of 0 dB), where :meth:`feed` returns each chunk as it comes.
         """
-        return 0.0 if self._passthrough else self._stepper.latency / self.model_rate
+        if self._passthrough:
+            return 0.0
+        ld = [rs.delay for rs in (self._rs_in, self._rs_out) if isinstance(rs, PolyphaseResampler)]
+        return self._stepper.latency / self.model_rate + sum(ld)
 
     def reset(self) -> None:
         """Forget the stream: fresh model state and buffers."""
@@ -472,10 +487,12 @@ class StreamingDenoiser:
         self._loud_told = False  # told once a stream
 
     def _new_resamplers(self) -> None:
-        """Fresh soxr resamplers to the model's rate and back (none at the model's rate)."""
+        """Fresh resamplers to the model's rate and back (none at the model's rate)."""
         import soxr
 
         def stream(rate_in: int, rate_out: int) -> Any:
+            if self.resample_quality == "LD":
+                return PolyphaseResampler(rate_in, rate_out, self.channels)
             return soxr.ResampleStream(rate_in, rate_out, self.channels, dtype="float32",
                                        quality=self.resample_quality)
 
@@ -492,11 +509,14 @@ class StreamingDenoiser:
 
     # -- copies ---------------------------------------------------------------
     def __getstate__(self) -> dict[str, Any]:
-        """What ``copy.deepcopy`` and ``pickle`` copy: everything but the resamplers, which are rebuilt.
+        """What ``copy.deepcopy`` and ``pickle`` copy: everything but soxr's resamplers, which are rebuilt.
 
         soxr's resamplers keep their state in C and cannot be copied, so a stream that resamples
-        is copied only where they hold nothing: before its first feed or after a flush.
+        with them is copied only where they hold nothing: before its first feed or after a flush
+        (``"LD"``'s are copied with the rest, at any time).
         """
+        if isinstance(self._rs_in, PolyphaseResampler):
+            return dict(self.__dict__)
         if self._rs_in is not None and self._n_in:
             raise TypeError(f"cannot copy a StreamingDenoiser mid-stream at {self.sample_rate} Hz: the soxr resampler "
                             f"to the model's {self.model_rate} Hz keeps a state that cannot be copied; copy it before "
@@ -505,7 +525,8 @@ class StreamingDenoiser:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self._new_resamplers()
+        if self._rs_in is None:
+            self._new_resamplers()
 
     def __copy__(self) -> StreamingDenoiser:
         """A fork of the stream, as ``copy.deepcopy`` makes, that shares the network (which streaming never changes).
@@ -534,7 +555,7 @@ class StreamingDenoiser:
             return y[0] if mono else y
         if self._rs_in is not None:
             raw = x
-            x = self._rs_in.resample_chunk(np.ascontiguousarray(x.T), last=False).T
+            x = _resampled(self._rs_in, x, last=False)
             self._keep_high_band(raw, x, last=False)
         self._n_model_in += x.shape[1]
         y = self._process(x)
@@ -555,7 +576,7 @@ class StreamingDenoiser:
             return np.zeros(0 if mono else (c, 0), np.float32)
         parts = []
         if self._rs_in is not None:
-            x = self._rs_in.resample_chunk(np.zeros((0, c), np.float32), last=True).T
+            x = _resampled(self._rs_in, np.zeros((c, 0), np.float32), last=True)
             self._keep_high_band(np.zeros((c, 0), np.float32), x, last=True)
             self._n_model_in += x.shape[1]
             parts.append(self._process(x))
@@ -613,7 +634,7 @@ class StreamingDenoiser:
         """Queue input samples and their round trip through the model's rate (the high band is their difference)."""
         if self._rs_low is None:
             return
-        low = self._rs_low.resample_chunk(np.ascontiguousarray(model_rate.T), last=last).T
+        low = _resampled(self._rs_low, model_rate, last=last)
         self._raw = np.concatenate([self._raw, raw.astype(np.float32)], axis=1)
         self._low = np.concatenate([self._low, low.astype(np.float32)], axis=1)
 
@@ -631,7 +652,7 @@ class StreamingDenoiser:
     def _to_output(self, y: np.ndarray, *, last: bool) -> np.ndarray:
         y = y.astype(np.float32)
         if self._rs_out is not None:
-            y = self._rs_out.resample_chunk(np.ascontiguousarray(y.T), last=last).T
+            y = _resampled(self._rs_out, y, last=last)
         self._n_out += y.shape[1]
         return np.ascontiguousarray(y)
 
@@ -660,6 +681,14 @@ class StreamingDenoiser:
             self._drop -= k
         self._n_model_out += out.shape[1]
         return out
+
+
+def _resampled(stream: Any, x: np.ndarray, *, last: bool) -> np.ndarray:
+    """``(channels, n)`` samples through ``stream`` (a :class:`PolyphaseResampler` or a soxr stream, which takes
+    ``(n, channels)``), ``(channels, m)`` back."""
+    if isinstance(stream, PolyphaseResampler):
+        return stream.push(x, last=last)
+    return stream.resample_chunk(np.ascontiguousarray(x.T), last=last).T
 
 
 def _frame_chunk(frame: Any) -> np.ndarray:

@@ -3,12 +3,14 @@
 A duplex sound-card stream (``sounddevice``, the optional ``live`` extra) calls
 :meth:`LiveDenoiser.callback` once per block: the input block goes into one
 :class:`~tsae.pipelines.denoise.denoiser.StreamingDenoiser`, whatever is final
-comes out of a queue into the output block. The denoiser finishes samples a hop
-(16 ms) at a time and the resamplers in chunks of their own, so how far its output
+comes out of a queue into the output block. The denoiser resamples to its 16 kHz with
+``resample_quality="LD"`` (:class:`~tsae.engine.polyphase.PolyphaseResampler`: a constant 2.5 ms each
+way at 48 kHz, where soxr's ``"LQ"``, the default before, gave its samples back in bursts and held back up to
+95 ms in all against LD's 69 ms) and finishes samples a hop (16 ms) at a time, so how far its output
 runs behind its input varies from block to block; :func:`measure_lag` measures the
 largest lag for the stream's rate and block size (on a second of silence, before
 the stream opens), and the queue starts with that much silence and one block more
-(the resamplers' chunks drift by a few samples over the first seconds), so it never
+(a soxr resampler's chunks drift by a few samples over the first seconds), so it never
 runs dry unless the computer falls behind. A block the queue cannot fill is a dropout, as
 are the overflow/underflow flags the sound card reports. The end-to-end latency
 reported is that measured lag plus the input and output latencies of the device.
@@ -161,10 +163,22 @@ def measure_lag(denoiser: StreamingDenoiser, block: int, seconds: float = 1.0) -
 
 
 class LiveDenoiser:
-    """The per-block work of a duplex stream; ``callback`` has sounddevice's ``Stream`` signature."""
+    """The per-block work of a duplex stream; ``callback`` has sounddevice's ``Stream`` signature.
+
+    ``**denoiser`` goes to :class:`~tsae.pipelines.denoise.denoiser.StreamingDenoiser`, with
+    ``resample_quality="LD"`` (the low-delay resampler) unless it says otherwise, or soxr's ``"LQ"`` at a rate
+    whose ratio to the model's the low-delay filter cannot do (47999 Hz: 16000/47999).
+    """
 
     def __init__(self, sample_rate: int, channels: int = 1, block: int = 480, **denoiser: Any) -> None:
-        self.denoiser = StreamingDenoiser(sample_rate, channels, **denoiser)
+        from tsae.engine.polyphase import RatioTooFineError
+
+        try:
+            self.denoiser = StreamingDenoiser(sample_rate, channels, **{"resample_quality": "LD", **denoiser})
+        except RatioTooFineError:
+            if "resample_quality" in denoiser:
+                raise
+            self.denoiser = StreamingDenoiser(sample_rate, channels, resample_quality="LQ", **denoiser)
         self.channels = int(channels)
         self.report = LiveReport(int(sample_rate))
         self.report.warmup_frames = measure_lag(self.denoiser, int(block)) + int(block)
@@ -233,7 +247,8 @@ def run_live(
         Makes the duplex stream (default ``sounddevice.Stream``); tests pass a fake device.
     **denoiser
         Passed to :class:`~tsae.pipelines.denoise.denoiser.StreamingDenoiser` (``model``,
-        ``strength``, ``atten_limit``, ``device``); the low-latency resampler is the default.
+        ``strength``, ``atten_limit``, ``device``, ``resample_quality``: ``"LD"``, the low-delay resampler, by
+        default).
     """
     block_seconds = checked_seconds("block_seconds", block_seconds)
     stream_errors: tuple[type[BaseException], ...] = ()
@@ -249,7 +264,6 @@ def run_live(
         _check_settings(sd, input_device, "input", info_in, int(sample_rate), channels)
         _check_settings(sd, output_device, "output", info_out, int(sample_rate), channels)
     rate = int(sample_rate or 48000)
-    denoiser.setdefault("resample_quality", "LQ")
     block = max(1, int(block_seconds * rate))
     live = LiveDenoiser(rate, channels, block, **denoiser)
     try:
