@@ -8,7 +8,8 @@
 3. CPU: seconds of one thread per audio second at 48 kHz in 10 ms chunks, for the two resamplers of a stream
    (to 16 kHz and back) and for the whole denoiser.
 
-Usage: ``OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python scripts/bench_resample_delay.py [FILE ...]`` (default
+Usage: ``OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python scripts/bench_resample_delay.py [FILE ...] [--chunk-ms 10]
+[--tries 15]`` (default
 ``data/noisy_speech.wav``; one numba thread: on a busy machine a second one's waits made the denoiser's CPU time
 vary fourfold).
 """
