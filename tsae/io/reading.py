@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+#: the most the first read of :func:`read_up_to` asks for; each later one asks twice the one before
+FIRST_READ = 1 << 20
+
 
 def read_up_to(stream: Any, n: int) -> bytes:
     """Up to ``n`` bytes of ``stream`` (anything with ``read(size)``); fewer only at its end.
+
+    Read in parts that start at :data:`FIRST_READ` and double: a read's buffer is the size asked for, so a stream
+    that holds less than ``n`` (a corrupt length of 2 GiB in a small file) costs at most twice what it holds.
 
     Examples
     --------
@@ -14,17 +20,18 @@ def read_up_to(stream: Any, n: int) -> bytes:
     >>> read_up_to(io.BytesIO(b"abcdef"), 4), read_up_to(io.BytesIO(b"ab"), 4)
     (b'abcd', b'ab')
     """
-    parts, got = [], 0
+    parts, got, step = [], 0, FIRST_READ
     while got < n:
-        part = stream.read(n - got)
+        part = stream.read(min(n - got, step))
         if not part:
             break
         parts.append(part)
         got += len(part)
+        step *= 2
     return b"".join(parts)
 
 
-__all__ = ["read_up_to"]
+__all__ = ["FIRST_READ", "read_up_to"]
 
 
 class Prefixed:

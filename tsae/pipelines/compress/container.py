@@ -34,6 +34,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from tsae.io.reading import FIRST_READ, read_up_to
 from tsae.pipelines.compress.compact import (
     HEADER_FIELDS,
     TRAILER_FIELDS,
@@ -62,8 +63,6 @@ TIME_VERSION = 5
 _READ_VERSIONS = (1, 2, 3, 4, 5)
 #: refuse parts and blocks larger than this before allocating them (a corrupt length)
 MAX_PART_BYTES = 1 << 31
-#: a read of more bytes than this asks first how many the stream holds (:meth:`_Cursor.read`)
-_READ_STEP = 1 << 20
 #: the most bytes a coded header may inflate to (a small hostile file costs no more memory than a valid one)
 MAX_HEADER_BYTES = 1 << 24
 _RAW = CODERS.index("raw")
@@ -233,7 +232,7 @@ class _Cursor:
         return ValueError(f"{self.name}: {problem}")
 
     def read(self, size: int, what: str) -> bytes:
-        data = self.handle.read(size) if size <= _READ_STEP else self._read_long(size)
+        data = self.handle.read(size) if size <= FIRST_READ else self._read_long(size)
         if len(data) != size:
             raise self.fail(f"truncated .tsz container (ends inside the {what})")
         return data
@@ -258,15 +257,7 @@ class _Cursor:
         left = self._left()
         if left is not None:
             return self.handle.read(min(size, left))
-        chunks, step = [], _READ_STEP
-        while size > 0:  # a stream that cannot seek: chunks that double, so at most twice what it held
-            chunk = self.handle.read(min(size, step))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size -= len(chunk)
-            step *= 2
-        return b"".join(chunks)
+        return read_up_to(self.handle, size)  # a stream that cannot seek: parts that double, at most twice it held
 
     def _left(self) -> int | None:
         """The bytes after the current position of a stream that can seek; None for one that cannot."""
@@ -286,7 +277,7 @@ class _Cursor:
         left = self._left()
         if left is not None:
             return left
-        return sum(len(chunk) for chunk in iter(lambda: self.handle.read(_READ_STEP), b""))
+        return sum(len(chunk) for chunk in iter(lambda: self.handle.read(FIRST_READ), b""))
 
     def length(self, version: int, what: str) -> int:
         """A part's length: u32 before version 3, a varint since."""
