@@ -856,6 +856,11 @@ def family_origin(name: str) -> str:
     return info.label if info else "registered at run time"
 
 
+def family_label(name: str) -> str:
+    """``model family 'x' (plugin 'p' (dist 1.0))``: how a message about what a family's network does names it."""
+    return f"model family {name!r} ({family_origin(name)})"
+
+
 @float32_default()
 @grad_enabled()
 def create_model(name: str, channels: int, window: int, **hparams: Any) -> Any:

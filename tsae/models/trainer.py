@@ -353,8 +353,7 @@ def _family_label(model: Any) -> str:
     """``model family 'x' (plugin 'p' (dist 1.0))``: how a training error names a family."""
     from tsae import plugins
 
-    name = getattr(model, "name", type(model).__name__)
-    return f"model family {name!r} ({plugins.family_origin(name)})"
+    return plugins.family_label(getattr(model, "name", type(model).__name__))
 
 
 def _batches(n: int, size: int, rng: np.random.Generator | None) -> list[np.ndarray]:

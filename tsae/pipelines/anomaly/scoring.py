@@ -596,10 +596,9 @@ class _ScaleScorer:
                     raise ValueError(f"the model reconstructs frames of shape {inputs.shape[1:]} as "
                                      f"{recon.shape[1:]}")
                 if not np.isfinite(recon).all():  # else left out as a scale without data, scored without it
-                    from tsae.plugins import family_origin
+                    from tsae.plugins import family_label
 
-                    name = getattr(self.model, "name", "?")
-                    raise ValueError(f"model family {name!r} ({family_origin(name)}) reconstructs NaN or infinite "
+                    raise ValueError(f"{family_label(getattr(self.model, 'name', '?'))} reconstructs NaN or infinite "
                                      "values from finite frames (weights blown up by a diverged training, or the "
                                      "family's bug)")
                 add_weighted_squares(errors[part], np.ascontiguousarray(recon, np.float64), inputs,

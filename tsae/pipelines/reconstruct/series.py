@@ -257,11 +257,10 @@ def finite_frames(frames: np.ndarray, loaded: Any, first: int = 0) -> np.ndarray
 def _finite(out: np.ndarray, loaded: Any, first: int, what: str) -> np.ndarray:
     bad = np.flatnonzero(~np.isfinite(out.reshape(len(out), -1)).all(axis=1))
     if len(bad):
-        from tsae.plugins import family_origin
+        from tsae.plugins import family_label
 
         # the family and its plugin named, as detector scoring names them: the plugin's bug is one cause
-        name = str(getattr(loaded, "family", None) or getattr(loaded.model, "name", "?"))
-        family = f"model family {name!r} ({family_origin(name)})"
+        family = family_label(str(getattr(loaded, "family", None) or getattr(loaded.model, "name", "?")))
         raise ValueError(f"{loaded.path or 'model'}: {what.format(family=family)} (from window "
                          f"{first + int(bad[0])}); weights blown up by a diverged training, or the family's bug?")
     return out
