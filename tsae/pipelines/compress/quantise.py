@@ -58,6 +58,11 @@ def audio_file_bounds(max_error: np.ndarray, subtype: str | None) -> np.ndarray:
     return bounds
 
 
+def channel_named(channel: int, names: Sequence[str] | None) -> str:
+    """How a message names ``channel``: as the column ``names[channel]`` (a table's), else by its index."""
+    return f"column {names[channel]!r}" if names is not None and channel < len(names) else f"channel {channel}"
+
+
 def check_magnitude(x: np.ndarray, max_error: np.ndarray, names: Sequence[str] | None = None) -> None:
     """``ValueError`` when a finite value is too large for its channel's bound to be kept in float64
     (more than :data:`MAX_DYNAMIC_RANGE` bounds, or more than :data:`MAX_VALUE`); the message names the channel by
@@ -66,20 +71,16 @@ def check_magnitude(x: np.ndarray, max_error: np.ndarray, names: Sequence[str] |
     if finite.size == 0:
         return
     peak = finite.max(axis=-1)
-
-    def where(channel: int) -> str:
-        return f"column {names[channel]!r}" if names is not None else f"channel {channel}"
-
     if (peak > MAX_VALUE).any():
         channel = int(np.argmax(peak))
-        raise ValueError(f"values of magnitude {peak[channel]:g} in {where(channel)} are too large for an error "
-                         f"bound (at most {MAX_VALUE:.4g})")
+        raise ValueError(f"values of magnitude {peak[channel]:g} in {channel_named(channel, names)} are too large "
+                         f"for an error bound (at most {MAX_VALUE:.4g})")
     with np.errstate(over="ignore"):
         ratio = peak / max_error
     worst = int(np.argmax(ratio))
     if ratio[worst] > MAX_DYNAMIC_RANGE:
         raise ValueError(f"max_error {max_error[worst]:g} is too small for values of magnitude {peak[worst]:g} "
-                         f"in {where(worst)} (at most 2**32 steps of float64)")
+                         f"in {channel_named(worst, names)} (at most 2**32 steps of float64)")
 
 
 def to_grid(x: np.ndarray, steps: np.ndarray) -> np.ndarray:

@@ -105,7 +105,7 @@ class ChannelRanges:
     def relative_bounds(self, max_error: Any, where: str, columns: Any = None) -> np.ndarray:
         """:meth:`bounds`, one too fine for its channel's values refused by what was given (``max_error``, a fraction
         of the range), a range set by cells beyond ``ABSURD`` warned of (:meth:`warn_absurd`)."""
-        from tsae.pipelines.compress.quantise import MAX_DYNAMIC_RANGE, MAX_VALUE
+        from tsae.pipelines.compress.quantise import MAX_DYNAMIC_RANGE, MAX_VALUE, channel_named
 
         bounds = self.bounds(max_error)
         scale, magnitude = _range_scale(self.low, self.high)
@@ -115,10 +115,9 @@ class ChannelRanges:
         if steps[c] > MAX_DYNAMIC_RANGE:  # the absolute bound it means is not what the user gave: both named
             fraction = check_max_error(max_error, len(bounds))
             assert fraction is not None
-            name = f"column {columns[c]!r}" if columns is not None and c < len(columns) else f"channel {c}"
-            raise ValueError(f"max_error {fraction[c]:g} (relative) is {bounds[c]:.3g} for {name} (its range "
-                             f"{scale[c]:.3g}): too small for values of magnitude {magnitude[c]:g} (at most 2**32 "
-                             f"steps of float64); give an absolute max_error (of at least "
+            raise ValueError(f"max_error {fraction[c]:g} (relative) is {bounds[c]:.3g} for {channel_named(c, columns)} "
+                             f"(its range {scale[c]:.3g}): too small for values of magnitude {magnitude[c]:g} (at "
+                             f"most 2**32 steps of float64); give an absolute max_error (of at least "
                              f"{magnitude[c] / MAX_DYNAMIC_RANGE:.3g})")
         self.warn_absurd(bounds, where, columns)
         return bounds
