@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from tsae.cli import cli
+from tsae.io.sound_library import MISSING_PACKAGE
 from tsae.pipelines.denoise import live as live_mod
 from tsae.pipelines.denoise.denoiser import StreamingDenoiser
 from tsae.pipelines.denoise.live import run_live
@@ -133,7 +134,7 @@ def test_cli_devices_and_live(fake_sounddevice) -> None:
 
 def test_missing_portaudio_is_one_line(monkeypatch) -> None:
     def missing():  # type: ignore[no-untyped-def]
-        raise RuntimeError(live_mod._MISSING)
+        raise RuntimeError(MISSING_PACKAGE)
 
     monkeypatch.setattr(live_mod, "_sounddevice", missing)
     result = CliRunner().invoke(cli, ["devices"])

@@ -26,11 +26,8 @@ from typing import Any
 import numpy as np
 
 from tsae.errors import first_line
-from tsae.io.sound_library import MISSING_PACKAGE, sounddevice_module
+from tsae.io.sound_library import sounddevice_module
 from tsae.pipelines.denoise.denoiser import StreamingDenoiser, checked_seconds
-
-_MISSING = MISSING_PACKAGE
-
 
 #: what a machine without a sound device is told, by ``tsae devices`` and ``denoise --live``
 _NO_DEVICE = "live audio: PortAudio finds no sound device (no sound card, or no sound server this user can reach)"
@@ -39,6 +36,7 @@ _PA_INVALID_RATE, _PA_INVALID_CHANNELS = -9997, -9998
 
 
 def _sounddevice() -> Any:
+    """The sounddevice module (:func:`~tsae.io.sound_library.sounddevice_module`); tests give a fake one here."""
     return sounddevice_module()
 
 
