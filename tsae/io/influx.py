@@ -223,10 +223,11 @@ class _Collector:
         values = np.empty(len(cells))
         for i, cell in enumerate(cells):
             text = cell.strip()
+            flag = boolean(text) if is_boolean else None  # true/false, in any case, as a table's cells
             if _is_missing(text):
                 values[i] = math.nan
-            elif is_boolean and boolean(text) is not None:
-                values[i] = boolean(text)  # true/false, in any case, as a table's cells
+            elif flag is not None:
+                values[i] = flag
             else:
                 try:
                     values[i] = float(text)
