@@ -78,13 +78,18 @@ Usage::
 
 Other options: ``-n/--mixtures N`` (default 64; 0: only ``--real``), ``--seed 1234``, ``--data DIR`` (the
 shared speech data), ``--only-tsae`` (no anchors: quick checkpoint checks), ``--atten-limit DB`` (also every tsae
-model with this attenuation limit; repeatable).
+model with this attenuation limit; repeatable), ``--rate HZ`` and ``--resample-quality Q`` (below).
 
 ``--rate 8000`` evaluates narrow-band audio, as telephone and VoIP recordings are: the same
 mixtures resampled to 8 kHz; tsae denoises them at 8 kHz (it takes any rate), the anchors,
 which work at 16 or 48 kHz, get them resampled up with soxr and their output back down (what
 a user of those tools would do); PESQ is then narrow band (P.862), STOI and SI-SDR are at
 8 kHz, DNSMOS scores 16 kHz copies of the outputs.
+
+``--rate 48000`` (or 44100) evaluates what a 48 kHz recording gets: the noisy mixtures
+resampled up to that rate (soxr HQ), each method's output brought back down to 16 kHz and
+scored against the 16 kHz reference; ``--resample-quality Q`` (repeatable: LD, QQ, LQ, MQ,
+HQ, VHQ) adds every tsae model through that resampler, beside its default HQ.
 
 ``-n`` cycles through the held-out noises, then the SNRs: a multiple of 4 x the number
 of held-out noises fills every SNR and noise cell equally. DNSMOS scores 9 s windows, so
@@ -203,10 +208,18 @@ def narrow_band(mixture: dict, rate: int) -> dict:
     return {**mixture, **{k: resampled(mixture[k], SR, rate) for k in ("noisy", "clean")}}
 
 
+def wide_rate(mixture: dict, rate: int) -> dict:
+    """A 16 kHz mixture with its noisy signal resampled up to ``rate`` Hz; the clean reference stays at 16 kHz,
+    where the outputs are scored (brought back down with soxr HQ)."""
+    return {**mixture, "noisy": resampled(mixture["noisy"], SR, rate)}
+
+
 # --------------------------------------------------------------------------- tsae
-def tsae_denoiser(model: str | None, rate: int = SR, atten_limit: float | None = None) -> Denoiser:
+def tsae_denoiser(model: str | None, rate: int = SR, atten_limit: float | None = None,
+                  resample_quality: str = "HQ") -> Denoiser:
     """tsae's denoiser on one thread: the shipped model (None), a model file or a training checkpoint,
-    on audio at ``rate`` Hz (tsae takes any rate), with ``atten_limit`` dB (None: the model's default)."""
+    on audio at ``rate`` Hz (tsae takes any rate, through ``resample_quality``'s resampler), with
+    ``atten_limit`` dB (None: the model's default)."""
     import torch
 
     torch.set_num_threads(1)
@@ -215,7 +228,7 @@ def tsae_denoiser(model: str | None, rate: int = SR, atten_limit: float | None =
     target = _checkpoint_net(model) if model and model.endswith(".safetensors") else model
 
     def run(x: np.ndarray) -> np.ndarray:
-        return denoise(x, rate, model=target, atten_limit=atten_limit)
+        return denoise(x, rate, model=target, atten_limit=atten_limit, resample_quality=resample_quality)
 
     return run
 
@@ -241,9 +254,10 @@ def at_rate(fn: Denoiser, rate: int) -> Denoiser:
 
 
 def build_methods(models: Sequence[tuple[str, str | None, float | None]], anchors: bool,
-                  rate: int = SR) -> dict[str, Denoiser]:
+                  rate: int = SR, qualities: Sequence[str] = ()) -> dict[str, Denoiser]:
     """Name -> denoiser of audio at ``rate`` Hz, in table order: noisy input, anchors, then the tsae models
-    (``(label, path, attenuation limit)`` of :func:`model_labels`)."""
+    (``(label, path, attenuation limit)`` of :func:`model_labels`), each also through every resampler of
+    ``qualities`` (at a rate other than 16 kHz)."""
     from denoise_anchors import run_deepfilternet, run_noisereduce, run_rnnoise
 
     methods: dict[str, Denoiser] = {NOISY: lambda x: x}
@@ -254,6 +268,8 @@ def build_methods(models: Sequence[tuple[str, str | None, float | None]], anchor
         methods[DFN] = at_rate(run_deepfilternet, rate)
     for label, path, limit in models:
         methods[label] = tsae_denoiser(path, rate, limit)
+        for quality in qualities if rate != SR else ():
+            methods[f"{label}, {quality} resampler"] = tsae_denoiser(path, rate, limit, quality)
     return methods
 
 
@@ -365,9 +381,13 @@ def main() -> None:
                     help="also run every tsae model with this attenuation limit (repeatable; inf: none)")
     ap.add_argument("--moodist-noises", type=int, default=2, metavar="K",
                     help="held-out moodist recordings per unseen category (0: none; needs the moodist mirror)")
-    ap.add_argument("--rate", type=int, choices=(SR, 8000), default=SR,
+    ap.add_argument("--rate", type=int, choices=(8000, SR, 44100, 48000), default=SR,
                     help="8000: narrow band (telephone): the mixtures go down to 8 kHz, tsae gets them at 8 kHz, "
-                         "the 16 kHz anchors through soxr up and back; PESQ narrow band, DNSMOS on 16 kHz copies")
+                         "the 16 kHz anchors through soxr up and back; PESQ narrow band, DNSMOS on 16 kHz copies. "
+                         "44100, 48000: the noisy mixtures go up to that rate, every output is scored at 16 kHz")
+    ap.add_argument("--resample-quality", action="append", default=[], choices=("LD", "QQ", "LQ", "MQ", "HQ", "VHQ"),
+                    help="at --rate other than 16000: also every tsae model through this resampler (repeatable; "
+                         "the plain rows use HQ, tsae's default)")
     args = ap.parse_args()
     bad = [d for d in args.atten_limit if not d >= 0]  # NaN too
     if bad:
@@ -398,12 +418,15 @@ def main() -> None:
 
     dnsmos = Dnsmos()
     labels = model_labels(args.model, args.new, args.atten_limit)
-    methods = build_methods(labels, anchors=not args.only_tsae, rate=args.rate)
-    tsae = [label for label, _, _ in labels]
+    if args.resample_quality and args.rate == SR:
+        ap.error("--resample-quality: needs --rate other than 16000 (tsae does not resample 16 kHz audio)")
+    methods = build_methods(labels, anchors=not args.only_tsae, rate=args.rate, qualities=args.resample_quality)
+    tsae = [name for name in methods if name.startswith("tsae")]
     if args.mixtures:
         mixtures, unseen = make_mixtures(args.mixtures, args.seed, Path(args.data), moodist)
         if args.rate != SR:
-            mixtures = [narrow_band(m, args.rate) for m in mixtures]
+            mixtures = [narrow_band(m, args.rate) if args.rate < SR else wide_rate(m, args.rate) for m in mixtures]
+        scored_at = min(args.rate, SR)
         rows: dict[str, list[tuple]] = {m: [] for m in methods}
         seconds = dict.fromkeys(methods, 0.0)
         for mix in mixtures:
@@ -411,14 +434,15 @@ def main() -> None:
                 t = time.perf_counter()
                 y = fn(mix["noisy"])
                 seconds[name] += time.perf_counter() - t
-                scored = (*reference_metrics(y, mix["clean"], args.rate), *dnsmos(resampled(y, args.rate, SR)))
+                y = resampled(y, args.rate, scored_at)
+                scored = (*reference_metrics(y, mix["clean"], scored_at), *dnsmos(resampled(y, scored_at, SR)))
                 rows[name].append(scored)
         audio_s = sum(len(m["noisy"]) for m in mixtures) / args.rate
         noises = ", ".join(sorted({f"{m['noise']} ({m['category']})" for m in mixtures}))
         print(f"\n{len(mixtures)} mixtures ({audio_s:.0f} s), held-out speakers x held-out noises ({noises}), "
               f"seed {args.seed}, {args.rate / 1000:g} kHz; "
               f"unseen noise categories: {', '.join(sorted(unseen)) or 'none'}\n")
-        metrics = METRICS if args.rate == SR else ("PESQ-NB", *METRICS[1:])
+        metrics = METRICS if args.rate >= SR else ("PESQ-NB", *METRICS[1:])
         report_mixtures(mixtures, {n: np.array(r) for n, r in rows.items()}, unseen, tsae, metrics)
         print("processing time (s, all mixtures, 1 thread): " +
               ", ".join(f"{n}: {seconds[n]:.1f}" for n in methods if n != NOISY))

@@ -31,3 +31,23 @@ def _check_attenuation_rows() -> None:
     np.testing.assert_array_equal(six, tsae.denoise(x, ed.SR, atten_limit=6.0))
     np.testing.assert_array_equal(methods["tsae (shipped)"](x), tsae.denoise(x, ed.SR))
     assert not np.array_equal(six, methods["tsae (shipped)"](x))
+
+
+def test_at_48khz_each_resampler_asked_for_is_a_row_of_every_tsae_model() -> None:
+    threads = torch.get_num_threads()
+    try:
+        rng = np.random.default_rng(1)
+        x = (0.3 * np.sin(2 * np.pi * 220 * np.arange(24000) / 48000) + 0.05 * rng.standard_normal(24000))
+        labels = ed.model_labels([], [], ())
+        methods = ed.build_methods(labels, anchors=False, rate=48000, qualities=("LD",))
+        assert list(methods) == [ed.NOISY, "tsae (shipped)", "tsae (shipped), LD resampler"]
+        x = x.astype(np.float32)
+        np.testing.assert_array_equal(methods["tsae (shipped), LD resampler"](x),
+                                      tsae.denoise(x, 48000, resample_quality="LD"))
+        np.testing.assert_array_equal(methods["tsae (shipped)"](x), tsae.denoise(x, 48000))
+        assert list(ed.build_methods(labels, anchors=False, qualities=("LD",))) == [ed.NOISY, "tsae (shipped)"]
+    finally:
+        torch.set_num_threads(threads)
+    mixture = {"noisy": x[:16000], "clean": x[:16000], "snr": 5}
+    wide = ed.wide_rate(mixture, 48000)
+    assert len(wide["noisy"]) == 48000 and wide["clean"] is mixture["clean"] and wide["snr"] == 5

@@ -74,6 +74,10 @@ def _checked_rate(rate: int) -> None:
               help="Channels of --raw audio [default: none, needed with --raw; --live: 1].")
 @click.option("--format", "sample_format", type=click.Choice(["s16", "s24", "s32", "f32"]), default="s16",
               show_default=True, help="Sample format of --raw audio (little-endian).")
+@click.option("--resample-quality", type=click.Choice(["LD", "QQ", "LQ", "MQ", "HQ", "VHQ"]), default=None,
+              help="Resampler for audio at another rate than the model's 16 kHz: LD, tsae's low-delay filter, or "
+                   "soxr's QQ to VHQ. What a stream holds back at 48 kHz (model included): LD at most 69 ms, HQ up "
+                   "to 128 ms (soxr gives samples back in bursts). [default: HQ; --live: LD]")
 @click.option("--live", is_flag=True, help="Denoise a microphone to speakers live (needs the 'live' extra).")
 @click.option("--input-device", type=name_text, default=None, metavar="N",
               help="--live: input device (index or name; see tsae devices).")
@@ -85,8 +89,8 @@ def _checked_rate(rate: int) -> None:
 @quiet_option
 def denoise_command(inputs: tuple[str, ...], output: str | None, model: Path | None, strength: float,
                     atten_limit: float | None, batch: int, jobs: int, raw: bool, rate: int | None, channels: int | None,
-                    sample_format: str, live: bool, input_device: str | None, output_device: str | None,
-                    duration: float | None, device: str, quiet: bool) -> None:
+                    sample_format: str, resample_quality: str | None, live: bool, input_device: str | None,
+                    output_device: str | None, duration: float | None, device: str, quiet: bool) -> None:
     """Denoise speech in audio files (WAV, FLAC, OGG, Opus, MP3, AIFF; any rate, any channels).
 
     INPUTS are files, folders or glob patterns. Each NAME.EXT becomes
@@ -101,8 +105,9 @@ def denoise_command(inputs: tuple[str, ...], output: str | None, model: Path | N
 
     With - as the input (and -o -, the default then) audio streams from stdin to
     stdout as it arrives: WAV (streaming header), or raw PCM with --raw --rate
-    --channels --format. The pipe adds at most 20 ms of latency and memory stays
-    bounded. Another audio file on stdin (FLAC, Ogg, MP3 ...) is denoised as that
+    --channels --format. The pipe adds at most 20 ms of latency to the model's (and,
+    at another rate than 16 kHz, the resamplers': --resample-quality LD keeps them
+    short) and memory stays bounded. Another audio file on stdin (FLAC, Ogg, MP3 ...) is denoised as that
     file: read where it is when stdin is redirected from it (< talk.flac), else
     taken with -o FILE and copied to a temporary file first. With --live,
     a microphone is denoised to speakers (or to a virtual
@@ -118,7 +123,7 @@ def denoise_command(inputs: tuple[str, ...], output: str | None, model: Path | N
       tsae denoise recordings/ -o denoised/ --batch 64 --jobs 8 --device cuda
       ffmpeg -i talk.mp3 -f wav - | tsae denoise - -q > clean.wav
       arecord -f S16_LE -r 48000 -c 1 -t raw | tsae denoise - --raw --rate 48000 --channels 1 \\
-        | aplay -f S16_LE -r 48000 -c 1
+        --resample-quality LD | aplay -f S16_LE -r 48000 -c 1
       tsae denoise --live --input-device 2 --output-device 5
     """
     raw_only = given_flags("rate", "channels", "sample_format")
@@ -140,14 +145,14 @@ def denoise_command(inputs: tuple[str, ...], output: str | None, model: Path | N
 
         denoise_live(inputs, input_device=input_device, output_device=output_device, rate=rate, channels=channels,
                      duration=duration, model=model, strength=strength, atten_limit=atten_limit, device=device,
-                     quiet=quiet)
+                     quiet=quiet, resample_quality=resample_quality)
         return
     if "-" in inputs or raw or (output is not None and str(output) == "-"):
         from tsae.cli.pipes import denoise_pipe
 
         denoise_pipe(inputs, None if output is None else Path(output), model=model, strength=strength,
                      atten_limit=atten_limit, raw=raw, rate=rate, channels=channels, sample_format=sample_format,
-                     device=device, quiet=quiet)
+                     device=device, quiet=quiet, resample_quality=resample_quality or "HQ")
         return
     if not inputs:
         raise click.UsageError("Missing argument 'INPUTS...' (or --live).")
@@ -156,7 +161,8 @@ def denoise_command(inputs: tuple[str, ...], output: str | None, model: Path | N
 
     try:
         written = denoise_files(inputs, output, model=model, strength=strength, atten_limit=atten_limit,
-                                device=device, quiet=quiet, batch=batch, jobs=jobs)
+                                device=device, quiet=quiet, batch=batch, jobs=jobs,
+                                resample_quality=resample_quality or "HQ")
     except FilesFailed as failed:
         for path in failed.written:
             echo_done(f"wrote {path}", quiet)

@@ -326,7 +326,7 @@ def shown(output: Path | str) -> str:
 
 def denoise_pipe(inputs: tuple[str, ...], output: Path | None, *, model: Path | None, strength: float,
                  atten_limit: float | None, raw: bool, rate: int | None, channels: int | None, sample_format: str,
-                 device: str, quiet: bool) -> None:
+                 device: str, quiet: bool, resample_quality: str = "HQ") -> None:
     """Run :func:`~tsae.pipelines.denoise.pipe.denoise_stream` for ``tsae denoise -`` (one input)."""
     from tsae.io.c_stderr import stderr_is_terminal
     from tsae.pipelines.denoise.pipe import STDIO, RawSpec, denoise_stream
@@ -349,7 +349,7 @@ def denoise_pipe(inputs: tuple[str, ...], output: Path | None, *, model: Path | 
     with quiet_broken_pipe(), data_on_stdout(str(target) == STDIO) as stdout:
         frames = denoise_stream(inputs[0], target, raw=spec, model=model, strength=strength,
                                 atten_limit=atten_limit, device=device, progress=not quiet and stderr_is_terminal(),
-                                stdout=None if stdout is None else stdout.buffer)
+                                stdout=None if stdout is None else stdout.buffer, resample_quality=resample_quality)
     echo_done(f"denoised {frames} sample frames" + ("" if str(target) == STDIO else f" into {target}"), quiet)
 
 
@@ -359,8 +359,9 @@ def _device(value: str | None) -> int | str | None:
 
 def denoise_live(inputs: tuple[str, ...], *, input_device: str | None, output_device: str | None, rate: int | None,
                  channels: int | None, duration: float | None, model: Path | None, strength: float,
-                 atten_limit: float | None, device: str, quiet: bool) -> None:
-    """Run :func:`~tsae.pipelines.denoise.live.run_live` for ``tsae denoise --live``."""
+                 atten_limit: float | None, device: str, quiet: bool, resample_quality: str | None = None) -> None:
+    """Run :func:`~tsae.pipelines.denoise.live.run_live` for ``tsae denoise --live`` (``resample_quality``
+    None: the live default, the low-delay resampler where it can do the rate)."""
     from tsae.io.sound_library import sounddevice_module
 
     if inputs:
@@ -371,6 +372,7 @@ def denoise_live(inputs: tuple[str, ...], *, input_device: str | None, output_de
     def status(report: Any) -> None:
         echo_done(report.summary(), quiet)
 
+    chosen: dict[str, Any] = {} if resample_quality is None else {"resample_quality": resample_quality}
     run_live(input_device=_device(input_device), output_device=_device(output_device), sample_rate=rate,
              channels=channels or 1, duration=duration, on_status=status, model=model, strength=strength,
-             atten_limit=atten_limit, device=device)
+             atten_limit=atten_limit, device=device, **chosen)

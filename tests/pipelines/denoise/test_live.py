@@ -157,3 +157,18 @@ def test_live_refuses_the_options_it_would_ignore(extra, named, tmp_path, monkey
     result = CliRunner().invoke(cli, ["denoise", "--live", *extra])
     assert result.exit_code == 2 and named in result.output, result.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_live_takes_the_resampler_asked_for(fake_sounddevice, monkeypatch) -> None:
+    built = []
+
+    class Recorded(live_mod.StreamingDenoiser):  # type: ignore[misc,name-defined]
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            built.append(self.resample_quality)
+
+    monkeypatch.setattr(live_mod, "StreamingDenoiser", Recorded)
+    for extra, quality in (([], "LD"), (["--resample-quality", "HQ"], "HQ")):
+        result = CliRunner().invoke(cli, ["denoise", "--live", "--duration", "0.01", "-q", *extra])
+        assert result.exit_code == 0, result.output
+        assert built[-1] == quality

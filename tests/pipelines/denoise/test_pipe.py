@@ -526,3 +526,34 @@ def test_strength_zero_on_a_pipe_returns_a_float_wav_bit_for_bit(tmp_path) -> No
     out, rate = sf.read(io.BytesIO(result.stdout_bytes), dtype="float32", always_2d=True)
     assert rate == 44100
     np.testing.assert_array_equal(out.T, x)
+
+
+def test_resample_quality_chooses_the_resampler_of_files_and_pipes_alike(tmp_path) -> None:
+    import tsae
+
+    x = noisy(0.5, 48000, 1, seed=4)
+    src = tmp_path / "f.wav"
+    sf.write(src, x.T, 48000, subtype="FLOAT")
+    runner = CliRunner()
+    args = ["--resample-quality", "LD", "-q"]
+    assert runner.invoke(cli, ["denoise", str(src), "-o", str(tmp_path / "ld.wav"), *args]).exit_code == 0
+    assert runner.invoke(cli, ["denoise", str(src), "-o", str(tmp_path / "hq.wav"), "-q"]).exit_code == 0
+    low_delay = sf.read(tmp_path / "ld.wav", dtype="float32")[0]
+    np.testing.assert_array_equal(low_delay, tsae.denoise(x[0], 48000, resample_quality="LD"))
+    assert not np.array_equal(low_delay, sf.read(tmp_path / "hq.wav", dtype="float32")[0])
+    piped = runner.invoke(cli, ["denoise", "-", "--raw", "--rate", "48000", "--channels", "1", "--format", "f32",
+                                *args], input=x.astype("<f4").tobytes())
+    assert piped.exit_code == 0, piped.output
+    np.testing.assert_array_equal(np.frombuffer(piped.stdout_bytes, "<f4"), low_delay)
+
+
+def test_a_resample_quality_ld_cannot_do_is_one_line_naming_the_file(tmp_path) -> None:
+    src = tmp_path / "odd.wav"
+    sf.write(src, noisy(0.2, 47999, 1).T, 47999, subtype="FLOAT")
+    result = CliRunner().invoke(cli, ["denoise", str(src), "-o", str(tmp_path / "o.wav"), "-q",
+                                      "--resample-quality", "LD"])
+    assert result.exit_code == 1
+    assert "odd.wav" in result.output and "low-delay resampler from 47999" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "o.wav").exists()
+    bad = CliRunner().invoke(cli, ["denoise", str(src), "--resample-quality", "best"])
+    assert bad.exit_code == 2 and "'best' is not one of" in bad.output

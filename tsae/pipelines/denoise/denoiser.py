@@ -170,6 +170,13 @@ def _ready(net: Any, device: Any) -> Any:
 #: the resamplers ``resample_quality`` names: tsae's low-delay polyphase filter, then soxr's qualities
 RESAMPLE_QUALITIES = ("LD", "QQ", "LQ", "MQ", "HQ", "VHQ")
 
+
+def checked_resample_quality(value: Any) -> str:
+    """``value`` when it names one of :data:`RESAMPLE_QUALITIES`, else a ``ValueError`` saying which it may be."""
+    if not isinstance(value, str) or value not in RESAMPLE_QUALITIES:
+        raise ValueError(f"resample_quality must be LD, QQ, LQ, MQ, HQ or VHQ, got {shown(value)}")
+    return value
+
 #: the sample rates the denoiser takes, in Hz (below 4 kHz there is no speech band to keep; at 1 Hz the
 #: resampler would make 16,000 samples of each one)
 MIN_RATE, MAX_RATE = 4000, 768000
@@ -420,8 +427,7 @@ class StreamingDenoiser:
         strength = check_fraction("strength", strength)
         self.atten_limit = checked_atten_limit(atten_limit)
         channels = checked_channels(channels)
-        if not isinstance(resample_quality, str) or resample_quality not in RESAMPLE_QUALITIES:
-            raise ValueError(f"resample_quality must be LD, QQ, LQ, MQ, HQ or VHQ, got {shown(resample_quality)}")
+        checked_resample_quality(resample_quality)
         self.guard = check_flag("guard", guard)
         self.sample_rate = checked_rate(sample_rate)
         self.net, self.model_rate = load_denoiser(model, device)
@@ -724,6 +730,7 @@ def denoise(
     model: Any = None,
     device: str = "cpu",
     atten_limit: float | None = None,
+    resample_quality: str = "HQ",
 ) -> np.ndarray:
     """Denoise speech in an array.
 
@@ -737,7 +744,7 @@ def denoise(
         :class:`~tsae.io.audio.AudioWarning` (as the audio reader does).
     sample_rate
         Sample rate of ``audio`` in Hz.
-    strength, atten_limit, model, device
+    strength, atten_limit, model, device, resample_quality
         As for :class:`StreamingDenoiser`.
 
     Returns
@@ -751,7 +758,7 @@ def denoise(
     x = x2[0] if mono else x2
     channels = x2.shape[0]
     den = StreamingDenoiser(sample_rate, channels, model=model, strength=strength,
-                            atten_limit=atten_limit, device=device)
+                            atten_limit=atten_limit, device=device, resample_quality=resample_quality)
     # in blocks, as the file path streams: the spectra and resamplers hold some 20 times what they are fed
     block = block_frames(den.sample_rate, channels)
     parts = []

@@ -26,6 +26,7 @@ from tsae.pipelines.denoise.denoiser import (
     StreamingDenoiser,
     block_frames,
     checked_atten_limit,
+    checked_resample_quality,
     checked_seconds,
     load_denoiser,
 )
@@ -57,13 +58,15 @@ def denoise_file(
     device: str = "cpu",
     block_seconds: float = 5.0,
     progress: Callable[[int], None] | None = None,
+    resample_quality: str = "HQ",
 ) -> Path:
     """Denoise one audio file in blocks (``block_seconds``, less for many channels: bounded memory) into ``output``.
 
     The output keeps the input's sample rate, channels, format and subtype (when the
     output suffix's format supports it; a ``.wav`` output of an RF64 or WAVEX input stays
     RF64 or WAVEX, with the input's channel mask), is written atomically and never replaces
-    the input or the model. ``progress`` is called with the number of input frames done per block.
+    the input or the model. ``progress`` is called with the number of input frames done per block;
+    ``resample_quality`` is :class:`StreamingDenoiser`'s.
     """
     block_seconds = checked_seconds("block_seconds", block_seconds)
     if progress is not None and not callable(progress):
@@ -72,7 +75,7 @@ def denoise_file(
     check_outputs([output], [input, *read_paths(model)])
     _denoise_together([(Path(input), output, audio_info(input))], model=model, strength=strength,
                       atten_limit=atten_limit, device=device, block_seconds=block_seconds, progress=progress,
-                      failed=_reraise)
+                      failed=_reraise, resample_quality=resample_quality)
     return output
 
 
@@ -100,6 +103,7 @@ def _denoise_together(
     progress: Callable[[int], None] | None,
     failed: Callable[[Path, BaseException], None],
     stop: threading.Event | None = None,
+    resample_quality: str = "HQ",
 ) -> None:
     """Denoise ``(input, output, info)`` files of one sample rate as one batch.
 
@@ -121,7 +125,7 @@ def _denoise_together(
         raise ValueError("files denoised together must share one sample rate")
     rows = np.cumsum([0] + [info.channels for _, _, info in jobs])
     den = StreamingDenoiser(rate, int(rows[-1]), model=model, strength=strength, atten_limit=atten_limit,
-                            device=device)
+                            device=device, resample_quality=resample_quality)
     block = block_frames(rate, int(rows[-1]), block_seconds)
     # strength 0 (or an attenuation limit of 0 dB) is the input: written as read, not through the STFT's round
     # trip, which is the input only to float32 rounding (a 24-bit sample a step off, a float one a rounding)
@@ -225,6 +229,7 @@ def denoise_files(
     quiet: bool = False,
     batch: int = 16,
     jobs: int = 1,
+    resample_quality: str = "HQ",
 ) -> list[Path]:
     """Denoise files, folders and glob patterns; the outputs are all checked before any is written.
 
@@ -238,7 +243,8 @@ def denoise_files(
     spread over them, at most ``batch`` a batch): the FFTs, the clean-signal guard and
     the file I/O of one batch run while another waits for its model step, so several
     CPU cores, or a GPU (``device="cuda"``: each thread has its own CUDA stream), are
-    kept busy. Each file's output is the same whatever ``jobs`` is.
+    kept busy. Each file's output is the same whatever ``jobs`` is. ``resample_quality`` is
+    :class:`StreamingDenoiser`'s (a file at a rate the low-delay ``"LD"`` cannot do fails alone).
 
     Raises
     ------
@@ -255,6 +261,7 @@ def denoise_files(
     # refused here, not as a failure of every file
     check_fraction("strength", strength)
     checked_atten_limit(atten_limit)
+    checked_resample_quality(resample_quality)
     inputs = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
     files = expand_inputs(inputs, AUDIO_SUFFIXES, exclude=_is_denoised)
     # a folder or a pattern given writes to a folder, even when it holds one file
@@ -294,7 +301,7 @@ def denoise_files(
             try:
                 with _own_stream(net):
                     _denoise_together(group, model=model, strength=strength, atten_limit=atten_limit, device=device,
-                                      block_seconds=5.0, failed=failed, stop=stop,
+                                      block_seconds=5.0, failed=failed, stop=stop, resample_quality=resample_quality,
                                       progress=functools.partial(advance, rate=group[0][2].sample_rate))
             except Exception as error:  # noqa: BLE001 - the files of this group fail, the others go on
                 for src, _, _ in group:

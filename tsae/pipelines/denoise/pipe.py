@@ -60,6 +60,7 @@ def denoise_stream(
     device: str = "cpu",
     block_seconds: float = 0.02,
     progress: bool = False,
+    resample_quality: str = "HQ",
 ) -> int:
     """Denoise from ``input`` to ``output``, either of which may be ``"-"`` (the pipes), block by block.
 
@@ -81,6 +82,9 @@ def denoise_stream(
         Largest block read at once: the latency the pipe adds.
     progress
         Show a counter on stderr of the bytes of ``stdin`` copied to a temporary file.
+    resample_quality
+        As for :class:`~tsae.pipelines.denoise.denoiser.StreamingDenoiser`: at another rate than the
+        model's, soxr's ``"HQ"`` (the default, as files) holds back tens of ms more than ``"LD"``.
 
     Returns
     -------
@@ -129,7 +133,8 @@ def denoise_stream(
                     copied = stack.enter_context(copy_bar(STDIN_NAME, progress))
                     copy = stack.enter_context(spooled(stdin, STDIN_NAME, head=head, copied=copied))
                 return denoise_stream(copy, output, stdout=stdout, model=model, strength=strength,
-                                      atten_limit=atten_limit, device=device, block_seconds=block_seconds)
+                                      atten_limit=atten_limit, device=device, block_seconds=block_seconds,
+                                      resample_quality=resample_quality)
         stdin = Prefixed(head, stdin)  # type: ignore[assignment]
     reader, fmt = _open_input(input, stdin, raw)
     if raw is not None and str(input) != STDIO and str(output) == STDIO:
@@ -143,7 +148,7 @@ def denoise_stream(
     except ValueError as error:
         raise ValueError(naming("stdin" if str(input) == STDIO else input, error)) from None
     den = StreamingDenoiser(fmt.sample_rate, fmt.channels, model=model, strength=strength,
-                            atten_limit=atten_limit, device=device)
+                            atten_limit=atten_limit, device=device, resample_quality=resample_quality)
     block = max(1, int(block_seconds * fmt.sample_rate))
     frames = 0
     if str(output) == STDIO:
