@@ -88,7 +88,10 @@ def recorded(always: type[Warning] = Warning,
 
     Those of category ``always`` are recorded every time they are raised (not once, as the caller's filters may
     say); ``ignore`` holds (category, module pattern) pairs not recorded at all. Other threads' warnings are shown
-    as the caller's filters say, not recorded here.
+    as the caller's filters say, not recorded here. Not recorded either: a warning that a thread outside any block
+    raised first, from the same code line, while the block was open, and that the caller's filters show once
+    (``default``, ``module``, ``once``): Python notes it in the module's ``__warningregistry__``, which every
+    thread reads before any filter.
     """
     record: list[warnings.WarningMessage] = []
     entries: list[tuple[Any, ...]] = [("ignore", _OnThread(""), category, re.compile(module), 0)

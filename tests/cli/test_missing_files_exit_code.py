@@ -98,6 +98,28 @@ def test_a_glob_that_matches_no_file_is_a_usage_error_naming_it(tmp_path, monkey
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g.csv", "w.wav"]
 
 
+@pytest.mark.parametrize("among_others", [False, True], ids=["alone", "among others"])
+def test_a_url_glob_that_matches_no_file_is_a_usage_error_naming_it(tmp_path, monkeypatch, tiny_model,
+                                                                     among_others) -> None:
+    """``memory://x/no*.csv`` exited 1 ("Error: memory://x/no*.csv: no file matches"), where a local glob that
+    matches nothing exits 2 in the same words."""
+    fsspec = pytest.importorskip("fsspec")
+    fs = fsspec.filesystem("memory")
+    fs.pipe("/tsae-url-nomatch/g.csv", ("a,b\n" + "".join(f"{i},{-i}\n" for i in range(64))).encode())
+    monkeypatch.chdir(tmp_path)
+    pattern = "memory://tsae-url-nomatch/no*.csv"
+    inputs = ["memory://tsae-url-nomatch/g.csv", pattern] if among_others else [pattern]
+    try:
+        result = run("reconstruct", tiny_model, *inputs, "-o", "out")
+    finally:
+        fs.rm("/tsae-url-nomatch", recursive=True)
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 2, result.output
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and lines[0].count(f"{pattern}: no file matches") == 1, \
+        result.output
+    assert not list(tmp_path.iterdir())
+
+
 def test_a_glob_that_matches_only_files_of_other_kinds_says_the_kinds(tmp_path) -> None:
     """As a folder of them is told (exit 1: files that are there, none of them a kind the command takes)."""
     (tmp_path / "notes.md").write_text("not audio\n")

@@ -269,14 +269,22 @@ class InputPaths(PathText):
 
 
 def named(value: Any, kind: click.ParamType, param: click.Parameter | None, ctx: click.Context | None) -> None:
-    """Fail ``kind`` for an input ``value`` (not ``-`` or a URL, which the command reads) that names no file or
-    folder (a broken link included), or is a glob pattern that matches nothing: a missing input is a usage error
-    on every command, among inputs that are there too (as a missing file is: nothing is done)."""
+    """Fail ``kind`` for an input ``value`` (not ``-``, which the command reads) that names no file or folder (a
+    broken link included), or is a glob pattern that matches nothing (a URL's too; a URL without one is read by the
+    command): a missing input is a usage error on every command, among inputs that are there too (as a missing file
+    is: nothing is done)."""
     import glob
 
-    from tsae.io.paths import is_url
+    from tsae.io.paths import is_url, url_glob
 
     text = str(value)
+    if is_url(text) and glob.has_magic(text):
+        try:
+            found = url_glob(text)
+        except Exception:  # noqa: BLE001 - unreachable store, no fsspec...: the command reads it and tells why
+            return
+        if not found:
+            kind.fail(f"{text}: no file matches", param, ctx)
     if text == STDIN or is_url(text):
         return
     denied(text, kind, param, ctx)

@@ -102,13 +102,16 @@ def denoiser_export(loaded: Any, *, strength: float, atten_limit: float | None) 
         "strength": strength, "normalizer": None,
         "atten_limit": None if math.isinf(step.atten_limit) else step.atten_limit,  # the one applied; JSON has no inf
         "usage": "start each entry of `state` as a tensor of its `shape` (batch = channels) filled with its "
-                 "`initial` value (\"inf\": +infinity); feed `hop` samples per channel (batch = channels) at "
+                 "`initial` value (0, or the string \"inf\": +infinity, which JSON has no number for); feed "
+                 "`hop` samples per channel (batch = channels) at "
                  "`sample_rate` as `samples` with each `state[name].input`, and pass each returned "
                  "`state[name].output` back as the next call's `state[name].input`; NaN and infinite samples "
                  f"are taken as silence and samples beyond {LOUDEST:g} times full scale are clipped to it (the "
                  "graph does both). The output lags by `delay_samples`: drop that many leading samples and feed "
                  "that many zeros at the end, then zeros to a whole hop; keep the input's length. Resample other "
-                 "rates to `sample_rate` first.",
+                 "rates to `sample_rate` first. `strength` and `atten_limit` (null: no limit, not the model's "
+                 "default as tsae's atten_limit=None is; else the limit in dB) are what the graph applies, built "
+                 "in: a runner does nothing with them.",
     }
     spec = {"example": [torch.zeros(2, step.hop), *two.values()], "inputs": names_in,
             "outputs": names_out, "dynamic_axes": axes, "sidecar": sidecar,

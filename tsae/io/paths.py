@@ -153,7 +153,8 @@ def _kinds(suffixes: set[str]) -> str:
     return " or ".join([", ".join(kinds[:-1]), kinds[-1]]) if len(kinds) > 1 else "".join(kinds) or "input"
 
 
-def _url_glob(pattern: str) -> list[str]:
+def url_glob(pattern: str) -> list[str]:
+    """The URLs an fsspec URL glob ``pattern`` (``s3://bucket/in/*.csv``) matches, sorted."""
     import fsspec
 
     fs, _, paths = fsspec.get_fs_token_paths(pattern)
@@ -215,7 +216,7 @@ def expand_inputs(
         if is_url(text):
             if not urls:
                 raise ValueError(f"{text}: URLs are not supported here; give a local file")
-            found = _url_glob(text) if glob.has_magic(text) else [text]
+            found = url_glob(text) if glob.has_magic(text) else [text]
             if not found:
                 raise ValueError(f"{text}: no file matches")
             files += found
@@ -653,5 +654,5 @@ __all__ = [
     "OUTPUT_KINDS", "SERIES_SUFFIXES", "TABLE_SUFFIXES", "check_data_output", "check_model_output", "check_output",
     "check_output_kind", "check_outputs", "check_stdin_not_output", "expand_inputs", "is_url", "join", "kind_suffix",
     "name_of", "names_many", "nearest_existing", "output_is_folder", "plan_outputs", "read_paths", "same_regular_file",
-    "shown_name", "split_suffix", "written_file",
+    "shown_name", "split_suffix", "url_glob", "written_file",
 ]

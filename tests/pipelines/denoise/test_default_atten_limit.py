@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -68,4 +69,12 @@ def test_cli_atten_limit_inf_and_the_export_sidecar(tmp_path) -> None:
         out = tmp_path / f"d{len(args)}{expected}.onnx"
         result = CliRunner().invoke(cli, ["export", "denoiser2", "-o", str(out), "-q", *args])
         assert result.exit_code == 0, result.output
-        assert json.loads(out.with_suffix(".json").read_text())["atten_limit"] == expected
+        meta = json.loads(out.with_suffix(".json").read_text())
+        assert meta["atten_limit"] == expected
+    # null there is no limit, where the Python API's atten_limit=None is the model's default; "inf" a state's
+    # +infinity: the sidecar did not say what either meant
+    usage = meta["usage"]
+    assert "`atten_limit` (null: no limit, not the model's default" in usage, usage
+    assert '"inf": +infinity' in usage, usage
+    readme = " ".join((Path(__file__).parents[3] / "README.md").read_text().split())
+    assert "`atten_limit` null is no limit (`--atten-limit inf`), not the model's default" in readme

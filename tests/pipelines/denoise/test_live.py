@@ -87,6 +87,22 @@ def test_live_audio_resamples_with_the_low_delay_resampler_and_waits_less() -> N
         live_mod.LiveDenoiser(47999, 1, 480, resample_quality="LD")
 
 
+@pytest.mark.parametrize("rate", [RATE, 47999], ids=["low-delay", "falls back to LQ"])
+def test_live_audio_builds_its_denoiser_once(monkeypatch, rate) -> None:
+    """At a rate the low-delay resampler cannot do (47999 Hz) the denoiser was built with "LD", refused, then built
+    again with "LQ"."""
+    built = []
+
+    class Counted(StreamingDenoiser):
+        def __init__(self, *args, **kwargs) -> None:
+            built.append(kwargs.get("resample_quality"))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(live_mod, "StreamingDenoiser", Counted)
+    live = live_mod.LiveDenoiser(rate, 1, 480)
+    assert built == [live.denoiser.resample_quality] == ["LD" if rate == RATE else "LQ"]
+
+
 def test_starved_output_blocks_are_counted_as_dropouts() -> None:
     block = 160
     live = live_mod.LiveDenoiser(16000, 1, block)

@@ -187,6 +187,36 @@ def test_dask_with_fsspec_urls(tiny_model, series_dir, tmp_path) -> None:
     fs.rm("/tsae-test", recursive=True)
 
 
+def test_a_dask_run_asks_for_dask_distributed_once(monkeypatch, tiny_model, series_dir, tmp_path) -> None:
+    """A ``--dask`` batch asked require_distributed 4 times (reconstruct, reconstruct_files, then each import of
+    dask.distributed: for the client and for the run), one file on the cluster 3 times, a batch on a client given
+    to the Python API 3 times."""
+    distributed = pytest.importorskip("distributed")
+    from tsae.pipelines.reconstruct import batch, on_dask
+    from tsae.pipelines.reconstruct.batch import reconstruct
+
+    asked = []
+    real = on_dask.require_distributed
+
+    def counted() -> None:
+        asked.append(1)
+        real()
+
+    for module in (batch, on_dask):
+        monkeypatch.setattr(module, "require_distributed", counted)
+    files = [series_dir / n for n in GOOD[:2]]
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        for what, inputs, output in (("a batch", files, tmp_path / "out"), ("one file", files[:1], tmp_path / "o.csv")):
+            asked.clear()
+            result = run("reconstruct", tiny_model, *inputs, "-o", output, "--dask", cluster.scheduler_address, "-q")
+            assert result.exit_code == 0, result.output
+            assert len(asked) == 1, what
+        asked.clear()
+        reconstruct(tiny_model, files, tmp_path / "api", dask=client, device="cpu", quiet=True)
+        assert len(asked) == 1, "a client given"
+
+
 def test_dask_batch_outlives_the_worker_that_held_the_model(monkeypatch, tiny_model, series_dir, tmp_path) -> None:
     """The model's bytes were scattered: a worker killed (and restarted by its nanny) took them with it, and every
     file left failed with 'cancelled for reason: lost dependencies'. Now the cluster makes them again."""

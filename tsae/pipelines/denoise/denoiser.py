@@ -182,6 +182,14 @@ def checked_resample_quality(value: Any) -> str:
 MIN_RATE, MAX_RATE = 4000, 768000
 
 
+def check_low_delay(sample_rate: int, model_rate: int) -> None:
+    """Raise :class:`~tsae.engine.polyphase.RatioTooFineError` where the low-delay resampler (``"LD"``) cannot go
+    from ``sample_rate`` to the model's ``model_rate`` and back (47999 Hz to 16000 Hz)."""
+    if sample_rate != model_rate:
+        polyphase_filter(sample_rate, model_rate)
+        polyphase_filter(model_rate, sample_rate)
+
+
 def checked_rate(sample_rate: Any) -> int:
     """``sample_rate`` as an int of Hz, or a ``ValueError`` saying what a denoiser rate must be.
 
@@ -435,9 +443,8 @@ class StreamingDenoiser:
         self.atten_limit = resolved_atten_limit(self.atten_limit, self.net)  # None: the model's default
         self.strength, floor = finish_settings(strength, self.atten_limit)
         self.resample_quality = resample_quality
-        if resample_quality == "LD" and self.sample_rate != self.model_rate:  # a rate pair it cannot do, said now
-            polyphase_filter(self.sample_rate, self.model_rate)
-            polyphase_filter(self.model_rate, self.sample_rate)
+        if resample_quality == "LD":  # a rate pair it cannot do, said now
+            check_low_delay(self.sample_rate, self.model_rate)
         self._stepper = self.net.streamer()
         self.n_fft = int(self._stepper.window)
         self.hop = int(self._stepper.hop)

@@ -27,7 +27,13 @@ import numpy as np
 
 from tsae.errors import first_line
 from tsae.io.sound_library import sounddevice_module
-from tsae.pipelines.denoise.denoiser import StreamingDenoiser, checked_seconds
+from tsae.pipelines.denoise.denoiser import (
+    StreamingDenoiser,
+    check_low_delay,
+    checked_rate,
+    checked_seconds,
+    load_denoiser,
+)
 
 #: what a machine without a sound device is told, by ``tsae devices`` and ``denoise --live``
 _NO_DEVICE = "live audio: PortAudio finds no sound device (no sound card, or no sound server this user can reach)"
@@ -160,6 +166,22 @@ def measure_lag(denoiser: StreamingDenoiser, block: int, seconds: float = 1.0) -
     return lag
 
 
+def _low_delay_if_it_fits(sample_rate: int, denoiser: dict[str, Any]) -> dict[str, Any]:
+    """``denoiser``'s settings with its network loaded (``model``) and ``resample_quality``: ``"LD"`` where the
+    low-delay resampler can do the ratio of ``sample_rate`` to the model's rate, else soxr's ``"LQ"``. Asked before
+    the :class:`StreamingDenoiser` is built, so that it is built once."""
+    from tsae.engine.polyphase import RatioTooFineError
+
+    rate = checked_rate(sample_rate)
+    net, model_rate = load_denoiser(denoiser.get("model"), denoiser.get("device", "cpu"))
+    try:
+        check_low_delay(rate, model_rate)
+        quality = "LD"
+    except RatioTooFineError:
+        quality = "LQ"
+    return {**denoiser, "model": net, "resample_quality": quality}
+
+
 class LiveDenoiser:
     """The per-block work of a duplex stream; ``callback`` has sounddevice's ``Stream`` signature.
 
@@ -169,14 +191,9 @@ class LiveDenoiser:
     """
 
     def __init__(self, sample_rate: int, channels: int = 1, block: int = 480, **denoiser: Any) -> None:
-        from tsae.engine.polyphase import RatioTooFineError
-
-        try:
-            self.denoiser = StreamingDenoiser(sample_rate, channels, **{"resample_quality": "LD", **denoiser})
-        except RatioTooFineError:
-            if "resample_quality" in denoiser:
-                raise
-            self.denoiser = StreamingDenoiser(sample_rate, channels, resample_quality="LQ", **denoiser)
+        if "resample_quality" not in denoiser:
+            denoiser = _low_delay_if_it_fits(sample_rate, denoiser)
+        self.denoiser = StreamingDenoiser(sample_rate, channels, **denoiser)
         self.channels = int(channels)
         self.report = LiveReport(int(sample_rate))
         self.report.warmup_frames = measure_lag(self.denoiser, int(block)) + int(block)

@@ -451,13 +451,12 @@ def reconstruct(
     its row is the result's only row, the result has no manifest, and a failure raises.
     Anything else runs :func:`reconstruct_files` (``batch_options`` go to it).
     """
-    if dask is not None:
-        require_distributed()
     single = _is_single_file_job(inputs, output)
     if single and batch_options.get("manifest") is not None:  # it was ignored without a word
         raise ValueError(f"{batch_options['manifest']}: a manifest records a batch (several files, a folder or a "
                          f"glob, into an output folder); one file into {output} writes none")
     if single and dask is not None:
+        require_distributed()  # before the model is loaded (a batch asks in reconstruct_files)
         return _dask_single_file(Path(model), str(inputs[0]), str(output), dask, batch_size)
     if single:
         from tsae.models.device import resolve_device

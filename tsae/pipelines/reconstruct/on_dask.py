@@ -118,10 +118,12 @@ def require_distributed() -> None:
 
 
 def _distributed() -> Any:
-    require_distributed()
+    """The dask.distributed module (the entry points asked :func:`require_distributed` first)."""
     try:
         import distributed
-    except ImportError as error:  # installed, but broken (a dependency missing)
+    except ImportError as error:
+        require_distributed()  # not installed: what to install
+        # installed, but broken (a dependency missing)
         raise ValueError(f"running on a Dask cluster: dask.distributed does not import ({first_line(error)})") from None
     return distributed
 
