@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tsae.io.paths import check_output, check_outputs, expand_inputs, plan_outputs, read_paths
+from tsae.io.paths import SERIES_SUFFIXES, check_output, check_outputs, expand_inputs, plan_outputs, read_paths
 
 
 def _touch(folder, *names):
@@ -206,3 +206,21 @@ def test_a_folder_or_file_behind_a_permission_is_one_line_naming_it(tmp_path, mo
         expand_inputs([folder], {".wav"})
     with pytest.raises(ValueError, match=re.escape(f"a.wav: permission denied (cannot look into {folder})") + "$"):
         expand_inputs([folder / "a.wav"], {".wav"})
+
+
+def test_a_url_glob_takes_the_files_a_local_glob_takes() -> None:
+    """``memory://x/*`` gave the hidden file and a Markdown note beside the CSV; a local glob leaves them out."""
+    fsspec = pytest.importorskip("fsspec")
+    fs = fsspec.filesystem("memory")
+    for name in ("a.csv", ".hidden.csv", "notes.md", "b.denoised.csv"):
+        fs.pipe(f"/tsae-url-kinds/{name}", b"a\n1\n")
+    try:
+        found = expand_inputs(["memory://tsae-url-kinds/*"], SERIES_SUFFIXES, urls=True,
+                              exclude=lambda name: ".denoised" in name)
+        assert [url.rsplit("/", 1)[1] for url in found] == ["a.csv"]
+        with pytest.raises(ValueError, match=r"tsae-url-kinds/\*\.md: no .*file matches$"):
+            expand_inputs(["memory://tsae-url-kinds/*.md"], SERIES_SUFFIXES, urls=True)
+        named = expand_inputs(["memory://tsae-url-kinds/notes.md"], SERIES_SUFFIXES, urls=True)
+        assert named == ["memory://tsae-url-kinds/notes.md"]  # a file named is kept, whatever its kind
+    finally:
+        fs.rm("/tsae-url-kinds", recursive=True)

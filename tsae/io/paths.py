@@ -14,7 +14,7 @@ import glob
 import os
 import stat
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 #: File name suffixes of each kind of series file (lower case, with the dot).
@@ -181,7 +181,8 @@ def expand_inputs(
     suffixes
         Accepted file suffixes (lower case, with the dot) for folders and globs.
     urls
-        Accept fsspec URLs (kept as they are; URL globs are expanded through fsspec).
+        Accept fsspec URLs (kept as they are; URL globs are expanded through fsspec, and filtered as local globs
+        are).
     recursive
         Look into sub-folders of a folder too.
     skip
@@ -204,9 +205,12 @@ def expand_inputs(
     accepted = {s.lower() for s in suffixes}
     skipped = _Files(skip)
 
+    def wanted_name(name: str) -> bool:
+        excluded = exclude is not None and exclude(name)
+        return kind_suffix(name) in accepted and not name.startswith(".") and not excluded
+
     def wanted(path: Path) -> bool:
-        return (path.is_file() and kind_suffix(path) in accepted and not path.name.startswith(".")
-                and not (exclude is not None and exclude(path.name)) and skipped.find(path) is None)
+        return path.is_file() and wanted_name(path.name) and skipped.find(path) is None
 
     files: list[str] = []
     for item in inputs:
@@ -216,9 +220,14 @@ def expand_inputs(
         if is_url(text):
             if not urls:
                 raise ValueError(f"{text}: URLs are not supported here; give a local file")
-            found = url_glob(text) if glob.has_magic(text) else [text]
+            if not glob.has_magic(text):
+                files.append(text)
+                continue
+            matches = url_glob(text)
+            # the files a local glob would take: of an accepted kind, not hidden, not excluded
+            found = [url for url in matches if wanted_name(PurePosixPath(url.rstrip("/")).name)]
             if not found:
-                raise ValueError(f"{text}: no file matches")
+                raise ValueError(f"{text}: no {_kinds(accepted) + ' ' if matches else ''}file matches")
             files += found
             continue
         path = Path(text)
