@@ -267,6 +267,8 @@ def spline_fill(z: np.ndarray, missing: np.ndarray) -> np.ndarray:
     return out
 
 
+#: the share of the observed samples hidden to choose the fill (:func:`_plan`)
+_HIDDEN_SHARE = 0.1
 #: the fewest hidden blocks whose restoration may give the spline a weight: with fewer (long gaps,
 #: few blocks hidden) its weight is mostly chance, and a spline far from the line is the worst fill
 SPLINE_BLOCKS = 8
@@ -300,7 +302,13 @@ def _plan(z: np.ndarray, missing: np.ndarray, L: int, max_rank: int, seed: int) 
     inner = [(a, b) for a, b in runs(missing) if a > 0 and b < len(z)]
     longest = max(b - a for a, b in (inner or runs(missing)))
     block = max(1, min(longest, L // 2))
-    hide = _holdout_mask(~missing, block, 0.1, np.random.default_rng(seed))
+    hide = _holdout_mask(~missing, block, _HIDDEN_SHARE, np.random.default_rng(seed))
+    # many scattered gaps leave few stretches of ``block`` observed samples: hide shorter blocks rather than
+    # choose on a handful of samples, or on none (an unmeasured rank-2 fill, 2.8 times the line's error with
+    # half the samples missing at random)
+    while block > 1 and hide.sum() < 0.5 * _HIDDEN_SHARE * (~missing).sum():
+        block //= 2
+        hide = _holdout_mask(~missing, block, _HIDDEN_SHARE, np.random.default_rng(seed))
     if not hide.any():
         return _Plan(2, 1.0)
     truth = z[hide]
