@@ -54,6 +54,8 @@ def register_models(register: Callable[..., None]) -> None:
         one line naming the plugin (``tsae plugins``) and refuses that family alone:
         the hook's other registrations still count.
 
+    Notes
+    -----
     The family implements ``encode``/``decode`` and declares its ``params``; the
     shared trainer calls ``encode``, ``decode`` and ``loss``, unless the family
     defines ``training_loss(x, target) -> (loss, parts, z)`` to own the whole step

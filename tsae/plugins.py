@@ -424,6 +424,13 @@ def register_plugin(plugin: Any, name: str) -> None:
     A plugin with the same name is replaced. Its names are not reserved: a built-in
     name it registers is refused, as for an installed third-party plugin.
 
+    Parameters
+    ----------
+    plugin
+        A module or an object with ``@tsae.hookimpl`` hooks (:mod:`tsae.hookspecs`).
+    name
+        The plugin's name (``tsae plugins`` shows it; :func:`unregister_plugin` takes it).
+
     Raises
     ------
     TypeError
@@ -472,6 +479,11 @@ def _refuse_a_family(plugin: Any) -> None:
 
 def unregister_plugin(name: str) -> None:
     """Remove a plugin registered by name (entry point or :func:`register_plugin`).
+
+    Parameters
+    ----------
+    name
+        The plugin's name.
 
     Raises
     ------

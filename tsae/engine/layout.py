@@ -44,6 +44,11 @@ def known_layout(x: Any) -> np.ndarray:
     masked values of a masked array are NaN (missing), as :func:`real_array` takes them.
     Arithmetic keeps the mark and ``np.asarray`` drops it.
 
+    Parameters
+    ----------
+    x : array_like or pandas.DataFrame
+        ``(channels, n)``, or a DataFrame with one column per channel.
+
     Examples
     --------
     >>> as_channels_first(known_layout(np.zeros((3, 2))))[0].shape

@@ -331,7 +331,14 @@ class Normalizer:
         return None if self.center is None else int(self.center.shape[0])
 
     def fit(self, x: Any) -> Normalizer:
-        """Learn each channel's center and scale from ``x`` (NaN-aware); return ``self``."""
+        """Learn each channel's center and scale from ``x`` (NaN-aware); return ``self``.
+
+        Parameters
+        ----------
+        x : array_like
+            ``(n,)`` (one channel), ``(channels, n)`` or ``(..., channels, n)`` (the statistics pool
+            the leading axes); NaNs are ignored.
+        """
         x = as_signal(x, "x").astype(np.float64, copy=False)
         x = x[None] if x.ndim == 1 else x
         channels = x.shape[-2]
@@ -386,17 +393,34 @@ class Normalizer:
         Values near float64's limit do not overflow where the result is a float
         (:func:`normalise`); one that is not (a value far beyond what ``fit`` saw, or
         beyond float32's range for a float32 ``x``) is a ``ValueError``, not inf.
+
+        Parameters
+        ----------
+        x : array_like
+            ``(n,)`` or ``(..., channels, n)`` with the channels :meth:`fit` saw; NaNs stay NaN.
         """
         x, center, scale = self._prepare(x)
         return _in_range(normalise(x, center, scale), x, _float_dtype(x), "(x - center) / scale")
 
     def inverse_transform(self, x: Any) -> np.ndarray:
-        """``x * scale + center`` per channel: undoes :meth:`transform` (overflow as there)."""
+        """``x * scale + center`` per channel: undoes :meth:`transform` (overflow as there).
+
+        Parameters
+        ----------
+        x : array_like
+            ``(n,)`` or ``(..., channels, n)`` with the channels :meth:`fit` saw, in normalised units.
+        """
         x, center, scale = self._prepare(x)
         return _in_range(denormalise(x, center, scale), x, _float_dtype(x), "x * scale + center")
 
     def fit_transform(self, x: Any) -> np.ndarray:
-        """:meth:`fit` then :meth:`transform` on the same data."""
+        """:meth:`fit` then :meth:`transform` on the same data.
+
+        Parameters
+        ----------
+        x : array_like
+            As for :meth:`fit`.
+        """
         return self.fit(x).transform(x)
 
     def to_dict(self) -> dict[str, Any]:
@@ -407,7 +431,13 @@ class Normalizer:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Normalizer:
-        """Rebuild a normaliser from :meth:`to_dict` output (``"kind"`` is read as ``"method"``)."""
+        """Rebuild a normaliser from :meth:`to_dict` output (``"kind"`` is read as ``"method"``).
+
+        Parameters
+        ----------
+        data
+            ``{"method", "center", "scale"}``: center finite, scale finite and positive, of one length.
+        """
         if not isinstance(data, dict) or "center" not in data or "scale" not in data:
             raise ValueError("a normaliser dict needs 'method', 'center' and 'scale'")
         out = cls(data.get("method", data.get("kind", "zscore")))

@@ -202,14 +202,33 @@ class Autoencoder(nn.Module):
 
     # -- the interface -----------------------------------------------------
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """Map windows ``(batch, channels, window)`` to latent codes ``(batch, ...)``."""
+        """Map windows ``(batch, channels, window)`` to latent codes ``(batch, ...)``.
+
+        Parameters
+        ----------
+        x
+            Windows ``(batch, channels, window)``.
+        """
         raise NotImplementedError
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Map latent codes back to windows ``(batch, channels, window)``."""
+        """Map latent codes back to windows ``(batch, channels, window)``.
+
+        Parameters
+        ----------
+        z
+            Latent codes ``(batch, ...)``, as :meth:`encode` returns them.
+        """
         raise NotImplementedError
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Reconstruct windows: :meth:`decode` of :meth:`encode`.
+
+        Parameters
+        ----------
+        x
+            Windows ``(batch, channels, window)``.
+        """
         return self.decode(self.encode(x))
 
     def loss(
@@ -218,6 +237,22 @@ class Autoencoder(nn.Module):
         """Training loss: mean squared error plus the configured regulariser.
 
         Families with extra terms (the VAE's KL divergence) override this.
+
+        Parameters
+        ----------
+        x_hat
+            The reconstruction.
+        target
+            The windows it should reproduce (the uncorrupted ones where training corrupts the input,
+            as the ``"denoising"`` regulariser does).
+        z
+            The latent codes, for the ``"sparse"`` regulariser's L1 penalty (None: no penalty).
+
+        Returns
+        -------
+        (loss, parts)
+            The scalar loss tensor and its terms by name as floats (``"mse"``, and ``"l1"`` with the
+            sparse penalty).
         """
         mse = torch.mean((x_hat - target) ** 2)
         parts = {"mse": float(mse.detach())}

@@ -162,7 +162,7 @@ def _channel(columns: Sequence[str] | None, c: int) -> str:
 
 def _repair(x: np.ndarray, label: str, columns: Sequence[str] | None = None) -> np.ndarray:
     """``x`` with its gaps filled: NaN, infinite and beyond 1e30 in magnitude are missing, as a table's cell is to
-    every reader and an array's to :func:`tsae.reconstruct` and :func:`tsae.encode` (the model's users)."""
+    every reader (:func:`tsae.reconstruct` and :func:`tsae.encode` refuse an array's infinite value)."""
     try:
         return repair_missing(absurd_as_missing(x), empty="raise")
     except EmptyChannelError as error:
@@ -514,8 +514,9 @@ def fit_model_on_series(
     series
         An array ``(channels, n)`` / ``(n,)`` (a numpy array, a torch tensor, a pandas
         Series, or a DataFrame with one column per channel) or a list of them (same
-        channel count). Missing runs (NaN, infinite, and finite values beyond 1e30 in magnitude, as
-        :func:`tsae.reconstruct` and :func:`tsae.encode` read them) are repaired (linear) before training.
+        channel count). Missing runs (NaN, infinite, and finite values beyond 1e30 in magnitude) are
+        repaired (linear) before training. (:func:`tsae.reconstruct` and :func:`tsae.encode` read NaN and
+        values beyond 1e30 so too, but refuse an infinite value.)
     model
         Registered family name (see ``tsae models``).
     window, hop

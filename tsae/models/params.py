@@ -106,6 +106,13 @@ class Param:
     def parse(self, value: Any, owner: str = "", name: str = "") -> Any:
         """Return ``value`` (a string from the command line or a Python value) as this parameter's type.
 
+        Parameters
+        ----------
+        value
+            A string from the command line or a Python value.
+        owner, name
+            The family (or plugin) and the parameter's name, for the error message.
+
         Raises
         ------
         ValueError

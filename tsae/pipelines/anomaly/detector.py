@@ -188,6 +188,9 @@ class Detector:
     linear, linear_weight
         Offer the linear (PCA, ``pca_variance`` of the variance) reconstruction error as a term,
         with this weight.
+    pca_variance
+        The share of the training windows' variance, in (0, 1], that the linear term's subspace holds
+        (``latent="auto"`` sizes the network's code by the same number of components).
     stats_bands
         Add the spectral shape of each main window (its power's shares in half-octave bands) to its statistics
         term (:class:`~tsae.pipelines.anomaly.scoring.StatsTerm`): a sensor whose cycle runs faster or slower, or
@@ -237,6 +240,9 @@ class Detector:
         number of principal components holding ``pca_variance`` of the training windows' variance.
     epochs, batch_size, lr, patience
         Training settings (the shared trainer's early stopping on a held-out 10%).
+    max_train_windows
+        The network trains on at most this many of the main window's windows that the subspace and
+        statistics terms learn from, evenly spaced, so the fit's cost stops growing with the series.
     device
         ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``: where training and batch scoring run.
     merge_gap
@@ -263,15 +269,24 @@ class Detector:
         A model file (``tsae train``, perhaps on other unlabelled series) whose encoder the
         network starts from; its window (when ``window="auto"``) and hyper-parameters are
         used (``model_params`` override them) and ``model`` must be its family.
+    seed
+        Seeds the fit: the network's initial weights and training, the windows the subspace and
+        statistics terms draw from a long series, and the faults the self-check injects (a fit does
+        not depend on earlier fits).
+    quiet
+        No progress bars (training, and scoring a long series on a terminal).
     threads
         Torch CPU threads while fitting and scoring (1 is fastest for these small networks;
-        None leaves torch's setting).
+        None or 0 leaves torch's setting).
 
-    A setting that a detector file could not hold (``drift_rate`` outside [0, 1], a
-    ``sample_interval`` or ``alarms_per_day`` that is not positive, a ``drift_every`` under 1, a
-    negative ``linear_weight`` or ``merge_gap``) is refused with a ``ValueError`` here, and again
-    at :meth:`fit` and when scoring after ``set_params``: the ranges are the loader's
-    (:data:`~tsae.pipelines.anomaly.detector_file.SETTING_RANGES`).
+    Raises
+    ------
+    ValueError
+        A setting that a detector file could not hold (``drift_rate`` outside [0, 1], a
+        ``sample_interval`` or ``alarms_per_day`` that is not positive, a ``drift_every`` under 1, a
+        negative ``linear_weight`` or ``merge_gap``) is refused here, and again at :meth:`fit` and
+        when scoring after ``set_params``: the ranges are the loader's
+        (:data:`~tsae.pipelines.anomaly.detector_file.SETTING_RANGES`).
 
     Attributes
     ----------
@@ -422,11 +437,23 @@ class Detector:
         return [name for name in inspect.signature(cls.__init__).parameters if name != "self"]
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The constructor arguments, by name (sklearn's estimator protocol)."""
+        """The constructor arguments, by name (sklearn's estimator protocol).
+
+        Parameters
+        ----------
+        deep
+            Ignored: a Detector holds no estimators of its own (the argument is sklearn's).
+        """
         return {name: getattr(self, name) for name in self._param_names()}
 
     def set_params(self, **params: Any) -> Detector:
-        """Change constructor arguments by name; returns ``self`` (sklearn's estimator protocol)."""
+        """Change constructor arguments by name; returns ``self`` (sklearn's estimator protocol).
+
+        Parameters
+        ----------
+        **params
+            Constructor arguments by name; another name is a ``ValueError`` listing the valid ones.
+        """
         valid = self._param_names()
         for name, value in params.items():
             if name not in valid:
@@ -449,7 +476,20 @@ class Detector:
     # -- defaults -------------------------------------------------------------
     @staticmethod
     def default_model_params(family: str, channels: int, window: int) -> dict[str, Any]:
-        """Small, fast networks: the training series are short (hundreds of rows)."""
+        """Small, fast networks: the training series are short (hundreds of rows).
+
+        Parameters
+        ----------
+        family
+            The model family's name (``model``).
+        channels, window
+            The network's number of sensors and window length (the defaults do not depend on them).
+
+        Returns
+        -------
+        dict
+            The family's hyper-parameters that ``model_params`` overrides (empty: the family's own).
+        """
         if family == "conv1d":  # one strided level, a code as wide as the PCA rank, denoising training
             return {"depth": 1, "hidden": 16, "kernel": 5, "latent": "auto", "regularizer": "denoising",
                     "reg_weight": 0.1}
@@ -538,11 +578,22 @@ class Detector:
              drift_every: int | None = None, early: bool = False) -> ScoringCore | DriftingCore:
         """A fresh streaming scoring core for this detector.
 
-        A :class:`ScoringCore`, wrapped in a :class:`~tsae.pipelines.anomaly.drift.DriftingCore`
-        when drift updates are on. ``drift_rate`` / ``drift_every`` override the detector's
-        ``drift_rate`` / ``drift_every`` (None: the detector's; ``drift_every`` None there too:
-        50 windows). ``early``: the core also keeps the early error rows (its ``take_early``,
-        :mod:`~tsae.pipelines.anomaly.early`).
+        Parameters
+        ----------
+        device
+            Where the network runs (``"cpu"``, ``"cuda"``, ``"auto"`` or a :class:`torch.device`).
+        drift_rate, drift_every
+            Override the detector's ``drift_rate`` / ``drift_every`` (None: the detector's;
+            ``drift_every`` None there too: 50 windows).
+        early
+            The core also keeps the early error rows (its ``take_early``,
+            :mod:`~tsae.pipelines.anomaly.early`).
+
+        Returns
+        -------
+        ScoringCore or DriftingCore
+            A :class:`ScoringCore`, wrapped in a :class:`~tsae.pipelines.anomaly.drift.DriftingCore`
+            when drift updates are on.
         """
         rate = self.drift_rate if drift_rate is None else drift_rate
         every = self.drift_every if drift_every is None else drift_every
@@ -780,7 +831,15 @@ class Detector:
                 self.threshold_).astype(np.int64)
 
     def fit_predict(self, X: Any, y: Any = None) -> np.ndarray:
-        """:meth:`fit`, then the training labels ``labels_``."""
+        """:meth:`fit`, then the training labels ``labels_``.
+
+        Parameters
+        ----------
+        X
+            The training series, as for :meth:`fit`.
+        y
+            Ignored (PyOD).
+        """
         return self.fit(X).labels_
 
     @property
@@ -806,7 +865,20 @@ class Detector:
 
     # -- persistence ------------------------------------------------------------
     def save(self, path: str | Path, *, protect: Sequence[str | Path] = ()) -> Path:
-        """Write the fitted detector to one tsae model file (``.tsae``)."""
+        """Write the fitted detector to one tsae model file (``.tsae``).
+
+        Parameters
+        ----------
+        path
+            The output file, written atomically.
+        protect
+            Input paths the output must never overwrite.
+
+        Returns
+        -------
+        Path
+            The written path.
+        """
         from tsae.models.modelfile import save_model
 
         state = self.fitted_state()
@@ -865,7 +937,15 @@ class Detector:
 
     @classmethod
     def load(cls, path: str | Path, device: str = "auto") -> Detector:
-        """Read a detector file written by :meth:`save` (``tsae detect fit``)."""
+        """Read a detector file written by :meth:`save` (``tsae detect fit``).
+
+        Parameters
+        ----------
+        path
+            The detector file.
+        device
+            The loaded detector's ``device`` setting (where batch scoring runs); the file is read on the CPU.
+        """
         from tsae.models.modelfile import load_model
 
         loaded = load_model(path, device="cpu")

@@ -279,7 +279,14 @@ class Monitor:
 
     def fork(self, log: Any) -> Monitor:
         """A copy (:meth:`__copy__`: sharing the detector and its networks) that warns through ``log``, started now:
-        a fresh monitor's fork is one more stream of the same settings (a device's, :mod:`~.devices`)."""
+        a fresh monitor's fork is one more stream of the same settings (a device's, :mod:`~.devices`).
+
+        Parameters
+        ----------
+        log
+            Where the fork's warnings and notes go, as the constructor's ``log`` (an object with
+            ``warn(kind, message)`` and ``info(message)``).
+        """
         return _started(copy.copy(self), _checked_log(log))
 
     def forks(self) -> Callable[[Any], Monitor]:
@@ -302,14 +309,21 @@ class Monitor:
     def push(self, x: Any, times: Sequence[Any] | None = None) -> list[dict[str, Any]]:
         """Score a block of samples ``(n_sensors, n)`` (NaN = missing); return event/sample records.
 
-        A DataFrame (rows are time, one column per sensor) is accepted too. After :meth:`flush`
-        it raises a RuntimeError (see the class notes). ``times`` (one per sample) are carried
-        into the records; text is read as ``tsae monitor`` reads a time field
-        (:meth:`~tsae.io.records.RecordParser.read_times`: ``"12:00:01"`` as seconds, on past midnight,
-        ``"2024-05-01 12:00Z"`` as ``"2024-05-01T12:00:00Z"``, ``"7"`` as 7.0), other values as given; numbers that
-        look like Excel serial dates are warned about once (a UserWarning, as the table reader warns), judged on the
-        first push with numeric times. Where the detector removes a seasonal profile, the times (dates, or numbers as
-        Unix times) place each sample in the week, UTC instants on the wall clock of ``timezone``.
+        After :meth:`flush` it raises a RuntimeError (see the class notes).
+
+        Parameters
+        ----------
+        x
+            The samples, ``(n_sensors, n)``; a DataFrame (rows are time, one column per sensor) is
+            accepted too.
+        times
+            One per sample, carried into the records; text is read as ``tsae monitor`` reads a time field
+            (:meth:`~tsae.io.records.RecordParser.read_times`: ``"12:00:01"`` as seconds, on past midnight,
+            ``"2024-05-01 12:00Z"`` as ``"2024-05-01T12:00:00Z"``, ``"7"`` as 7.0), other values as given;
+            numbers that look like Excel serial dates are warned about once (a UserWarning, as the table reader
+            warns), judged on the first push with numeric times. Where the detector removes a seasonal profile,
+            the times (dates, or numbers as Unix times) place each sample in the week, UTC instants on the wall
+            clock of ``timezone``.
         """
         return self._push(x, times, judge_times=True)
 
@@ -523,10 +537,18 @@ class Monitor:
         return row
 
     def score_one(self, x: Any) -> float | None:
-        """Feed one sample (dict sensor -> value, or a sequence in sensor order).
+        """Feed one sample; return the latest final score.
 
-        Returns the score of the latest sample whose score became final (a higher score is
-        indicative of an anomaly), or ``None`` while no score is final yet (the first window).
+        Parameters
+        ----------
+        x
+            One sample: a dict sensor -> value, or a sequence in sensor order.
+
+        Returns
+        -------
+        float or None
+            The score of the latest sample whose score became final (a higher score is
+            indicative of an anomaly), or ``None`` while no score is final yet (the first window).
         """
         before = self.emitted
         self.last_records = self.push(self._row(x)[:, None])
@@ -541,7 +563,13 @@ class Monitor:
         return None if row is None else float(row.sum() / len(self.sensors))
 
     def learn_one(self, x: Any) -> Monitor:
-        """Feed one normal sample without reporting it (the autoencoder itself stays fixed)."""
+        """Feed one normal sample without reporting it (the autoencoder itself stays fixed); returns ``self``.
+
+        Parameters
+        ----------
+        x
+            One sample: a dict sensor -> value, or a sequence in sensor order.
+        """
         self.push(self._row(x)[:, None])
         return self
 
@@ -549,16 +577,25 @@ class Monitor:
     def push_lines(self, lines: Iterable[str | bytes]) -> list[dict[str, Any]]:
         """Parse raw CSV, JSON or line protocol lines and score them (after :meth:`flush`: a RuntimeError).
 
-        ``lines`` is a list (any iterable) of lines, each text or UTF-8 bytes; a line that is
-        neither, or does not parse, is counted as malformed and skipped, as on the command line.
-        One text of several lines is refused (it would be read a character at a time): pass
-        ``text.splitlines()``.
+        Parameters
+        ----------
+        lines
+            A list (any iterable) of lines, each text or UTF-8 bytes; a line that is
+            neither, or does not parse, is counted as malformed and skipped, as on the command line.
+            One text of several lines is refused (it would be read a character at a time): pass
+            ``text.splitlines()``.
         """
         return self._run(self.push_lines_steps(lines))
 
     def push_lines_steps(self, lines: Iterable[str | bytes]) -> FrameSteps[list[dict[str, Any]]]:
         """:meth:`push_lines` in steps (:data:`~tsae.pipelines.anomaly.scoring.FrameSteps`), for a caller that
-        scores the frames of many monitors together (:mod:`~tsae.pipelines.anomaly.devices`)."""
+        scores the frames of many monitors together (:mod:`~tsae.pipelines.anomaly.devices`).
+
+        Parameters
+        ----------
+        lines
+            As for :meth:`push_lines`.
+        """
         self._check_open()
         if isinstance(lines, (str, bytes, bytearray)):
             raise TypeError(f"lines must be a list of lines, got one {type(lines).__name__} "
@@ -572,6 +609,13 @@ class Monitor:
         return (yield from self._push_steps(rows.T, times if have_times else None, judge_times=False))
 
     def summary(self) -> dict[str, Any]:
+        """The stream's counts so far, as the ``{"type": "summary", ...}`` record ``tsae monitor`` writes last.
+
+        Samples scored, anomalous samples, events, early alarms, the threshold and the highest score;
+        the parser's counts of lines (malformed, out of order, duplicates ...), the repaired and clipped
+        values, the silent-sensor reports, the seconds since the monitor started, and the drift updates
+        when drift is on.
+        """
         counts = dict(self.parser.counts)
         return {
             "type": "summary", "samples": self.emitted, "anomalous_samples": self.anomalous,

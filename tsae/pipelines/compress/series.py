@@ -261,11 +261,22 @@ def _check_model(reader: Reader, loaded: Any) -> None:
 def decompress_series(data: bytes, loaded: Any = None, name: str = "<bytes>") -> np.ndarray:
     """Decompress ``.tsz`` bytes written by :func:`compress_series` with the same model: ``(channels, n)`` float64.
 
-    ``data`` is bytes-like; ``loaded`` a :class:`~tsae.models.modelfile.LoadedModel`, a
-    model file path or what :func:`tsae.fit` returned, ``None`` for a container written
-    without a model. Raises ``ValueError`` (naming ``name``) for a corrupt or truncated
-    container, a model that does not fit it (or one given for a container written without,
-    or none for one written with), or values that fail the error-bound check.
+    Parameters
+    ----------
+    data
+        The container's bytes (bytes-like).
+    loaded
+        A :class:`~tsae.models.modelfile.LoadedModel`, a model file path or what :func:`tsae.fit`
+        returned; ``None`` for a container written without a model.
+    name
+        What error messages call the container (a file name).
+
+    Raises
+    ------
+    ValueError
+        Naming ``name``: a corrupt or truncated container, a model that does not fit it (or one
+        given for a container written without, or none for one written with), or values that fail
+        the error-bound check.
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"data must be the container's bytes (decompress_file reads a file), got {type(data).__name__}")

@@ -552,9 +552,13 @@ class StreamingDenoiser:
     def feed(self, chunk: np.ndarray) -> np.ndarray:
         """Add float samples (``(n,)`` mono or ``(channels, n)``); return the finished ones, same layout.
 
-        ``chunk`` is never modified and the result is a new array. NaN and infinite samples are
-        taken as silence; integer PCM (a list of ints too) is refused, as by :func:`denoise`. A
-        DataFrame has one column per channel (the result is ``(channels, n)``).
+        Parameters
+        ----------
+        chunk
+            The next samples: ``(n,)`` mono or ``(channels, n)`` floats, or a DataFrame with one
+            column per channel (the result is then ``(channels, n)``). It is never modified and the
+            result is a new array. NaN and infinite samples are taken as silence; integer PCM (a
+            list of ints too) is refused, as by :func:`denoise`.
         """
         return self._feed(chunk)
 

@@ -189,7 +189,7 @@ def reconstruct_series(loaded: Any, values: Any, *, batch_size: int = 256, devic
     batch_size
         Frames per forward pass.
     device
-        Move the model there first (default: leave it where it is).
+        Move the model there first (default: leave it where it is; a model file is loaded on the CPU).
     advance
         Told the samples (per channel) done as the network runs, adding up to the series' length (a progress bar).
 
@@ -224,10 +224,30 @@ def encode_series(loaded: Any, values: Any, *, batch_size: int = 256, device: An
 
     Frames follow the stored frame spec (hop), padded at the end so every sample is covered:
     ``n_frames`` is 1 for a series shorter than the window, else ``1 + ceil((n - window) / hop)``.
-    A DataFrame with the model's columns in another order is encoded in the model's order (matched by
-    name). Missing samples are repaired first, as :func:`reconstruct_series` repairs them. A model whose encoder
-    gives a NaN or infinite code is a ``ValueError`` naming the model file.
-    ``advance`` is told the samples (per channel) done as the encoder runs, adding up to the series' length.
+
+    Parameters
+    ----------
+    loaded
+        The model, as for :func:`reconstruct_series`.
+    values : array_like, pandas.DataFrame or pandas.Series
+        The series, as for :func:`reconstruct_series`: a DataFrame with the model's columns in another
+        order is encoded in the model's order (matched by name), and missing samples are repaired first.
+    batch_size
+        Frames per forward pass.
+    device
+        Move the model there first (default: leave it where it is; a model file is loaded on the CPU).
+    advance
+        Told the samples (per channel) done as the encoder runs, adding up to the series' length.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_frames, *code_shape)`` float32.
+
+    Raises
+    ------
+    ValueError
+        The model's encoder gives a NaN or infinite code (the message names the model file).
     """
     loaded = as_loaded(loaded, device)
     frames, context = prepare_frames(loaded, frame_in_model_order(values, loaded)[0], edges=False)
