@@ -258,7 +258,7 @@ def _check_model(reader: Reader, loaded: Any) -> None:
     check_model_digest(reader, path, expected)
 
 
-def decompress_series(data: bytes, loaded: Any = None, name: str = "<bytes>") -> np.ndarray:
+def decompress_series(data: bytes | bytearray | memoryview, loaded: Any = None, name: str = "<bytes>") -> np.ndarray:
     """Decompress ``.tsz`` bytes written by :func:`compress_series` with the same model: ``(channels, n)`` float64.
 
     Parameters
