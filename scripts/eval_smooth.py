@@ -179,12 +179,18 @@ def moving_median_cv(y: np.ndarray) -> tuple[np.ndarray, str]:
 
 
 def lowess_cv(y: np.ndarray, folds: int = 5) -> tuple[np.ndarray, str]:
+    """LOWESS of ``y`` with its span chosen by ``folds``-fold interleaved CV, and the span chosen (``frac=...``).
+
+    On a short series (about 20 to 35 samples) a fold's training samples are too few for every span's local fits,
+    so every CV error is NaN: the widest span tried is then taken (``frac=...`` marked ``, no CV``).
+    """
     from statsmodels.nonparametric.smoothers_lowess import lowess
 
     n = len(y)
     t = np.arange(n, dtype=float)
     delta = 0.005 * n
-    best = (math.inf, None)
+    best: tuple[float, float | None] = (math.inf, None)
+    frac = math.nan
     for frac in (0.005, 0.01, 0.02, 0.04, 0.08, 0.16):
         frac = max(frac, 6 / n)
         err = 0.0
@@ -195,6 +201,8 @@ def lowess_cv(y: np.ndarray, folds: int = 5) -> tuple[np.ndarray, str]:
             err += float(np.sum((y[test] - pred) ** 2))
         if err < best[0]:
             best = (err, frac)
+    if best[1] is None:  # no span's CV error was a number: the widest, the last tried
+        return lowess(y, t, frac=frac, delta=delta, return_sorted=False), f"frac={frac:.3g}, no CV"
     fit = lowess(y, t, frac=best[1], delta=delta, return_sorted=False)
     return fit, f"frac={best[1]:.3g}"
 
