@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 
 from tsae.pipelines.smooth.noise_tail import _left_alone
-from tsae.pipelines.smooth.short_series import FEW_SAMPLES, LocalPolynomial, choose_local_polynomial
 
 #: samples at each end that the odd reflection's pivot is fitted to
 _PIVOT_SAMPLES = 7
@@ -126,23 +125,6 @@ def _linear_blind_spot(z: np.ndarray, ridge: float | None = None,
                 break
             pred, coef = mixture.fit(rows, ridge)
     return pred, coef @ kernels
-
-
-def _short_blind_spot(z: np.ndarray, guard: tuple[np.ndarray, float] | None = None,
-                      ) -> tuple[np.ndarray, LocalPolynomial]:
-    """The blind-spot filter of a series shorter than :data:`~tsae.pipelines.smooth.short_series.FEW_SAMPLES`:
-    the :class:`~tsae.pipelines.smooth.short_series.LocalPolynomial` of least blind-spot error, chosen again
-    :data:`_REFITS` times on the samples the edge guard leaves alone with a ``guard`` (as
-    :func:`_linear_blind_spot` is fitted). Returns the prediction and the smoother."""
-    pred, local = choose_local_polynomial(z)
-    if guard is not None:
-        seen, sigma = guard
-        for _ in range(_REFITS):
-            rows = _left_alone(seen, sigma, pred)
-            if not rows.any():
-                break
-            pred, local = choose_local_polynomial(z, rows)
-    return pred, local
 
 
 def _candidate_predictions(z: np.ndarray, kernels: np.ndarray, k: int) -> np.ndarray:
@@ -293,19 +275,12 @@ class BlindSpot:
     """A fitted blind-spot predictor: per-channel linear taps plus an optional ``blind_spot`` network.
 
     Calling it on normalised, gap-free channels ``(C, m)`` gives their prediction; it reads
-    at most :attr:`reach` samples on each side of a sample (the ends are odd-reflected). A short series'
-    predictor holds a :class:`~tsae.pipelines.smooth.short_series.LocalPolynomial` per channel (``local``)
-    instead, whose windows are held against the ends (and no network).
+    at most :attr:`reach` samples on each side of a sample (the ends are odd-reflected).
     """
 
-    def __init__(self, taps: list[np.ndarray], net: Any = None, local: list[LocalPolynomial] | None = None) -> None:
+    def __init__(self, taps: list[np.ndarray], net: Any = None) -> None:
         self.taps = taps
         self.net = net
-        self.local = local
-
-    def leverage(self, n: int) -> np.ndarray | None:
-        """Each local polynomial's weight on every sample itself ``(C, n)`` for ``n`` samples; None without them."""
-        return None if self.local is None else np.stack([local.leverage(n) for local in self.local])
 
     @property
     def reach(self) -> int:
@@ -314,8 +289,6 @@ class BlindSpot:
         return max(k, self.net.margin) if self.net is not None else k
 
     def __call__(self, z: np.ndarray) -> np.ndarray:
-        if self.local is not None:
-            return np.stack([local(zc) for zc, local in zip(z, self.local, strict=True)])
         linear = np.stack([_apply_taps(zc, t) for zc, t in zip(z, self.taps, strict=True)])
         if self.net is None:
             return linear
@@ -420,12 +393,6 @@ def _fit_blind_spot(z: np.ndarray, *, seed: int, max_seconds: float | None, step
     """
     c, n = z.shape
     linear = np.empty((c, n))  # filled row by row: a list of rows stacked held the prediction twice
-    if n < FEW_SAMPLES:  # too few samples to fit the mixture, let alone a network
-        local = []
-        for i, zc in enumerate(z):
-            linear[i], row_local = _short_blind_spot(zc, None if guard is None else (guard[0][i], float(guard[1][i])))
-            local.append(row_local)
-        return linear, BlindSpot([row.taps() for row in local], local=local)
     taps = []
     for i, zc in enumerate(z):
         linear[i], row_taps = _linear_blind_spot(zc, guard=None if guard is None else (guard[0][i], float(guard[1][i])))

@@ -217,7 +217,7 @@ def _typical_power(z: np.ndarray, pred: np.ndarray, sigma: float, feature: float
 
 def _combine(z: np.ndarray, pred: np.ndarray, sigma: float, edge_guard: bool, half: int = _GUARD_HALF,
              power: float | None = None, feature: float | None = None,
-             settled: np.ndarray | None = None, gains: np.ndarray | None = None) -> np.ndarray:
+             settled: np.ndarray | None = None) -> np.ndarray:
     """Wiener combination of the noisy samples ``z`` and the blind-spot prediction ``pred``.
 
     The prediction ignores ``z[t]``; adding back ``gain * (z - pred)`` restores what it
@@ -233,10 +233,7 @@ def _combine(z: np.ndarray, pred: np.ndarray, sigma: float, edge_guard: bool, ha
     (:func:`_feature_sigmas`, measured unless given) but more than 4 are noise outliers: they
     take the prediction and count for nothing in their neighbours' local power, as do the samples
     ``settled`` marks (the skew of a proportional channel's noise,
-    :func:`~tsae.pipelines.smooth.noise_scale.skew_outliers`). ``gains`` (per sample, or None) raise the
-    global gain: a short series' local polynomial's own weight on each sample
-    (:mod:`~tsae.pipelines.smooth.short_series`) turns its blind-spot prediction back into its fit, unless the
-    residual's power says the prediction is worse than that.
+    :func:`~tsae.pipelines.smooth.noise_scale.skew_outliers`).
     """
     r = z - pred
     if sigma <= 0:
@@ -250,8 +247,6 @@ def _combine(z: np.ndarray, pred: np.ndarray, sigma: float, edge_guard: bool, ha
     if settled is not None:
         r = np.where(settled, 0.0, r)
     gain = np.full(len(z), max(0.0, 1.0 - s2 / max(power, 1e-300)))
-    if gains is not None:
-        gain = np.maximum(gain, gains)
     if edge_guard:
         local_power = _local_power(r, sigma, half, lone_capped=True)
         local = np.where(local_power > 4.0 * s2, 1.0 - s2 / np.maximum(local_power, 1e-300), 0.0)
@@ -374,11 +369,6 @@ class Predictor:
             huber = (heavy * self.huber * self.sigmas)[:, None]
             z = np.where(heavy[:, None], pred + np.clip(r, -huber, huber), z)
         return np.where(outliers, pred, z) if outliers.any() else z
-
-    def gains(self, n: int) -> np.ndarray | None:
-        """The Wiener gains ``(C, n)`` of a short series' prediction (its local polynomials' weights on each sample
-        itself, :meth:`~tsae.pipelines.smooth.blind_spot.BlindSpot.leverage`); None for a longer one's."""
-        return (self.second or self.first).leverage(n)
 
     def final_features(self, z: np.ndarray, pred: np.ndarray) -> np.ndarray:
         """The lone-spike thresholds (sigmas, per channel) of the blend of ``z`` with this predictor's ``pred``.
@@ -534,24 +524,21 @@ def blend_features(z: np.ndarray, pred: np.ndarray, sigmas: np.ndarray, predicto
 
 def blend(filled: np.ndarray, z: np.ndarray, pred: np.ndarray, scale: np.ndarray, strength: float, *,
           edge_guard: bool, sigmas: np.ndarray, powers: np.ndarray | None = None,
-          features: np.ndarray | None = None, settled: np.ndarray | None = None,
-          gains: np.ndarray | None = None) -> np.ndarray:
+          features: np.ndarray | None = None, settled: np.ndarray | None = None) -> np.ndarray:
     """The smoothed series: the Wiener combination of ``z`` and ``pred`` (normalised), blended by ``strength``.
 
     ``filled`` is the gap-free series, ``z`` it normalised (``scale`` per channel,
     ``(C, 1)``), ``sigmas`` the channels' noise levels; ``powers`` fixes the global
     gains' residual powers and ``features`` the lone-sample thresholds in sigmas
     (:func:`_feature_sigmas`; see :func:`_combine`), both measured on ``z`` when None; ``settled`` (``(C, n)``
-    boolean, or None) the samples taken as noise whatever their residual; ``gains`` (``(C, n)``, or None) the
-    gains in place of the global ones (:meth:`Predictor.gains`). A result beyond float64's range
+    boolean, or None) the samples taken as noise whatever their residual. A result beyond float64's range
     (a series at its limit, smoothed past it) is a ``ValueError``.
     """
     change = np.empty_like(z)  # row by row: a list of rows stacked held them twice
     for i, (zc, pc) in enumerate(zip(z, pred, strict=True)):
         change[i] = _combine(zc, pc, float(sigmas[i]), edge_guard, power=None if powers is None else powers[i],
                              feature=None if features is None else float(features[i]),
-                             settled=None if settled is None else settled[i],
-                             gains=None if gains is None else gains[i])
+                             settled=None if settled is None else settled[i])
     change -= z
     change *= strength
     out = denormalise(change, filled, scale)  # filled + strength (est - z) scale, never overflowing
@@ -600,8 +587,7 @@ def smooth(
     steps, max_seconds
         Training budget of the self-supervised network in batches of 16 windows,
         rounded up to whole epochs of 50 (0 steps: the closed-form linear blind-spot
-        filter alone); series shorter than 1024 samples use the filter alone, and one shorter than 128 the one
-        local polynomial smoother that predicts it best (:mod:`~tsae.pipelines.smooth.short_series`). The budget is
+        filter alone); series shorter than 1024 samples use the filter alone. The budget is
         the step count alone by default (None: no time cap), so the result does not depend on the
         machine or its load: 150 steps are 3 epochs of 800 windows of 128 samples whatever the
         series' length, about 2-4 s of one core from 1 to 300 channels, plus a held-out check per epoch
@@ -667,7 +653,6 @@ def smooth(
         center, scale = normalisation(filled)
         z = normalised(filled, center, scale)
         sigmas = np.array([noise_sigma(zc) for zc in z])
-        gains = None
         if model is not None:
             from tsae.models.modelfile import as_loaded
             from tsae.pipelines.reconstruct.series import reconstruct_series
@@ -683,13 +668,11 @@ def smooth(
             levels = LevelPredictor.fit(raw, kinds, seed=seed, max_seconds=max_seconds, steps=steps, params=params)
             if levels is not None:
                 pred = levels.put(pred, raw, center, scale)
-            else:  # a short series: its chosen smoother's own weights (a level prediction has none of its own)
-                gains = predictor.gains(n)
         features = blend_features(z, pred, sigmas, predictor, spikes)
         log_sigmas = log_noise_levels(filled, kinds)
         settled = skew_outliers(z, pred, sigmas, raw, kinds, log_sigmas, center, scale) if edge_guard else None
         out = blend(filled, z, pred, scale, 1.0 if uneven else strength, edge_guard=edge_guard, sigmas=sigmas,
-                    features=features, settled=settled, gains=gains)
+                    features=features, settled=settled)
         if uneven:
             out = back_from_even_scale(out, filled, raw, kinds, strength)
     out[missing] = np.nan
