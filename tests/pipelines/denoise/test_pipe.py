@@ -557,3 +557,11 @@ def test_a_resample_quality_ld_cannot_do_is_one_line_naming_the_file(tmp_path) -
     assert "Traceback" not in result.output and not (tmp_path / "o.wav").exists()
     bad = CliRunner().invoke(cli, ["denoise", str(src), "--resample-quality", "best"])
     assert bad.exit_code == 2 and "'best' is not one of" in bad.output
+
+
+def test_a_resample_quality_ld_cannot_do_on_a_pipe_names_stdin(tmp_path) -> None:
+    src = tmp_path / "odd.wav"
+    sf.write(src, noisy(0.2, 47999, 1).T, 47999, subtype="PCM_16")
+    result = CliRunner().invoke(cli, ["denoise", "-", "--resample-quality", "LD"], input=src.read_bytes())
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: stdin: a low-delay resampler from 47999"), result.output

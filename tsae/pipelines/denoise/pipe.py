@@ -147,8 +147,13 @@ def denoise_stream(
         checked_rate(fmt.sample_rate)  # a rate the denoiser refuses is the input's problem: named as file mode names it
     except ValueError as error:
         raise ValueError(naming("stdin" if str(input) == STDIO else input, error)) from None
-    den = StreamingDenoiser(fmt.sample_rate, fmt.channels, model=model, strength=strength,
-                            atten_limit=atten_limit, device=device, resample_quality=resample_quality)
+    from tsae.engine.polyphase import RatioTooFineError
+
+    try:
+        den = StreamingDenoiser(fmt.sample_rate, fmt.channels, model=model, strength=strength,
+                                atten_limit=atten_limit, device=device, resample_quality=resample_quality)
+    except RatioTooFineError as error:  # the input's rate: named as file mode names it
+        raise ValueError(naming("stdin" if str(input) == STDIO else input, error)) from None
     block = max(1, int(block_seconds * fmt.sample_rate))
     frames = 0
     if str(output) == STDIO:
