@@ -565,3 +565,12 @@ def test_a_resample_quality_ld_cannot_do_on_a_pipe_names_stdin(tmp_path) -> None
     result = CliRunner().invoke(cli, ["denoise", "-", "--resample-quality", "LD"], input=src.read_bytes())
     assert result.exit_code == 1
     assert result.output.startswith("Error: stdin: a low-delay resampler from 47999"), result.output
+
+
+def test_files_at_a_rate_ld_cannot_do_fail_and_the_others_are_denoised(tmp_path) -> None:
+    for rate in (47999, 48000):
+        sf.write(tmp_path / f"r{rate}.wav", noisy(0.2, rate, 1).T, rate, subtype="FLOAT")
+    result = CliRunner().invoke(cli, ["denoise", str(tmp_path / "r47999.wav"), str(tmp_path / "r48000.wav"),
+                                      "-o", str(tmp_path / "out") + "/", "-q", "--resample-quality", "LD"])
+    assert result.exit_code == 1 and "r47999.wav: a low-delay resampler from 47999" in result.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["r48000.wav"]

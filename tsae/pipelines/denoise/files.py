@@ -244,7 +244,7 @@ def denoise_files(
     the file I/O of one batch run while another waits for its model step, so several
     CPU cores, or a GPU (``device="cuda"``: each thread has its own CUDA stream), are
     kept busy. Each file's output is the same whatever ``jobs`` is. ``resample_quality`` is
-    :class:`StreamingDenoiser`'s (a file at a rate the low-delay ``"LD"`` cannot do fails alone).
+    :class:`StreamingDenoiser`'s (files at a rate the low-delay ``"LD"`` cannot do fail; the others go on).
 
     Raises
     ------
