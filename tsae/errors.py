@@ -167,6 +167,19 @@ def columns_named(columns: Sequence[str] | None) -> Iterator[None]:
         raise error.named(columns) from None
 
 
+def channel_named(channel: int, columns: Sequence[str] | None) -> str:
+    """How a message names ``channel``: as the column ``columns[channel]`` (a table's), else by its index.
+
+    Examples
+    --------
+    >>> channel_named(1, ["temp", "flow"]), channel_named(1, None)
+    ("column 'flow'", 'channel 1')
+    """
+    if columns is not None and 0 <= channel < len(columns):
+        return f"column {columns[channel]!r}"
+    return f"channel {channel}"
+
+
 def table_columns(meta: dict) -> list[str] | None:
     """The column names of a series file read as a table (``meta`` from ``read_series``), None for any other kind."""
     columns = meta.get("columns") if meta.get("kind") == "table" else None

@@ -21,7 +21,7 @@ import numpy as np
 from tsae.engine.framing import frame, window_array, window_name
 from tsae.engine.layout import as_channels_first, is_dataframe
 from tsae.engine.preprocess import Normalizer, as_float32, power_of_two_unit, repair_missing
-from tsae.errors import EmptyChannelError, NamedMemoryError, memory_for, shown
+from tsae.errors import EmptyChannelError, NamedMemoryError, channel_named, memory_for, shown
 from tsae.io.table_absurd import absurd_as_missing
 from tsae.models.device import float32_default, grad_enabled
 
@@ -155,11 +155,6 @@ def _columns(channel_names: Sequence[Sequence[str] | None], i: int) -> Sequence[
     return channel_names[i] if i < len(channel_names) else None
 
 
-def _channel(columns: Sequence[str] | None, c: int) -> str:
-    """``column 'temp'`` for a table's channel, ``channel 2`` for an array's or an audio file's."""
-    return f"column {columns[c]!r}" if columns is not None and 0 <= c < len(columns) else f"channel {c}"
-
-
 def _repair(x: np.ndarray, label: str, columns: Sequence[str] | None = None) -> np.ndarray:
     """``x`` with its gaps filled: NaN, infinite and beyond 1e30 in magnitude are missing, as a table's cell is to
     every reader (:func:`tsae.reconstruct` and :func:`tsae.encode` refuse an array's infinite value)."""
@@ -194,7 +189,8 @@ def _training_values(x: np.ndarray, normalizer: Any, label: str, columns: Sequen
     else:
         why = (f"{normalizer.method} normalisation scales them beyond float32's 3.4e+38, in which the network "
                "computes): scale the data down")
-    raise ValueError(f"{label}: {_channel(columns, c)} holds values too large to train on (up to {peak:.3g}; {why}")
+    raise ValueError(f"{label}: {channel_named(c, columns)} holds values too large to train on (up to {peak:.3g}; "
+                     f"{why}")
 
 
 def _warn_short(items: Sequence[np.ndarray], labels: Sequence[str], window: int) -> None:
@@ -229,7 +225,7 @@ def _warn_squashed(whole: np.ndarray, items: Sequence[np.ndarray], normalizer: A
     for c in np.flatnonzero((iqr > 0) & (iqr < normalizer.scale * _SQUASHED)):
         peaks = [float(np.max(np.abs(x[c]))) for x in items]
         i = int(np.argmax(peaks))
-        warnings.warn(f"{_label(labels, i)}: {_channel(_columns(channel_names, i), int(c))} has values up to "
+        warnings.warn(f"{_label(labels, i)}: {channel_named(int(c), _columns(channel_names, i))} has values up to "
                       f"{peaks[i]:.3g} that make its standard deviation {normalizer.scale[c]:.3g}, over a million "
                       f"times its interquartile range ({iqr[c]:.3g}): zscore normalisation squashes its other "
                       "values to a near-constant the network learns nothing of (remove the outliers)",

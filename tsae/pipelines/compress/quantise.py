@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from tsae.errors import channel_named
+
 #: the grid step is 2E shrunk by this factor, so float64 rounding of q * s never crosses E
 _SHRINK = 1.0 - 2.0**-20
 #: largest |x| / E for which q * s is exact to well within the shrink margin
@@ -56,11 +58,6 @@ def audio_file_bounds(max_error: np.ndarray, subtype: str | None) -> np.ndarray:
         exact = np.where(bounds < 0.49 * gaps.min(), bounds, 0.0)
         return np.maximum.reduce([bounds / 2, bounds - gaps.max() / 2, exact])
     return bounds
-
-
-def channel_named(channel: int, names: Sequence[str] | None) -> str:
-    """How a message names ``channel``: as the column ``names[channel]`` (a table's), else by its index."""
-    return f"column {names[channel]!r}" if names is not None and channel < len(names) else f"channel {channel}"
 
 
 def check_magnitude(x: np.ndarray, max_error: np.ndarray, names: Sequence[str] | None = None) -> None:

@@ -105,7 +105,8 @@ class ChannelRanges:
     def relative_bounds(self, max_error: Any, where: str, columns: Any = None) -> np.ndarray:
         """:meth:`bounds`, one too fine for its channel's values refused by what was given (``max_error``, a fraction
         of the range), a range set by cells beyond ``ABSURD`` warned of (:meth:`warn_absurd`)."""
-        from tsae.pipelines.compress.quantise import MAX_DYNAMIC_RANGE, MAX_VALUE, channel_named
+        from tsae.errors import channel_named
+        from tsae.pipelines.compress.quantise import MAX_DYNAMIC_RANGE, MAX_VALUE
 
         bounds = self.bounds(max_error)
         scale, magnitude = _range_scale(self.low, self.high)
