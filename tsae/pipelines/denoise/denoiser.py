@@ -174,8 +174,10 @@ RESAMPLE_QUALITIES = ("LD", "QQ", "LQ", "MQ", "HQ", "VHQ")
 def checked_resample_quality(value: Any) -> str:
     """``value`` when it names one of :data:`RESAMPLE_QUALITIES`, else a ``ValueError`` saying which it may be."""
     if not isinstance(value, str) or value not in RESAMPLE_QUALITIES:
-        raise ValueError(f"resample_quality must be LD, QQ, LQ, MQ, HQ or VHQ, got {shown(value)}")
+        named = ", ".join(RESAMPLE_QUALITIES[:-1]) + f" or {RESAMPLE_QUALITIES[-1]}"
+        raise ValueError(f"resample_quality must be {named}, got {shown(value)}")
     return value
+
 
 #: the sample rates the denoiser takes, in Hz (below 4 kHz there is no speech band to keep; at 1 Hz the
 #: resampler would make 16,000 samples of each one)

@@ -23,6 +23,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from tsae.engine.polyphase import RatioTooFineError
 from tsae.errors import naming
 from tsae.io.audio import AudioInfo, audio_info, format_like, iter_audio_blocks, open_audio_writer
 from tsae.io.audio_stream import AudioStreamReader, AudioStreamWriter, StreamFormat, raw_format
@@ -143,17 +144,17 @@ def denoise_stream(
             raise ValueError(f"{input}: is {fmt.sample_rate} Hz with {fmt.channels} channel(s), but the raw output "
                              f"was given as {want.sample_rate} Hz with {want.channels} (give the file's --rate and "
                              "--channels: tsae denoise neither resamples nor remixes)")
+    source = "stdin" if str(input) == STDIO else input  # how messages name the input
+    # a rate the denoiser, or its low-delay resampler, refuses is the input's problem: named as file mode names it
     try:
-        checked_rate(fmt.sample_rate)  # a rate the denoiser refuses is the input's problem: named as file mode names it
+        checked_rate(fmt.sample_rate)
     except ValueError as error:
-        raise ValueError(naming("stdin" if str(input) == STDIO else input, error)) from None
-    from tsae.engine.polyphase import RatioTooFineError
-
+        raise ValueError(naming(source, error)) from None
     try:
         den = StreamingDenoiser(fmt.sample_rate, fmt.channels, model=model, strength=strength,
                                 atten_limit=atten_limit, device=device, resample_quality=resample_quality)
-    except RatioTooFineError as error:  # the input's rate: named as file mode names it
-        raise ValueError(naming("stdin" if str(input) == STDIO else input, error)) from None
+    except RatioTooFineError as error:
+        raise ValueError(naming(source, error)) from None
     block = max(1, int(block_seconds * fmt.sample_rate))
     frames = 0
     if str(output) == STDIO:
@@ -161,7 +162,7 @@ def denoise_stream(
         first = next(chunks, None)  # no sample at all is refused before a byte goes out, as file mode refuses it
         if first is None:
             raise ValueError(getattr(reader, "problem", None)
-                             or f"{'stdin' if str(input) == STDIO else input}: no audio samples (zero length)")
+                             or f"{source}: no audio samples (zero length)")
         out_fmt = fmt if raw is None else raw.stream_format()
         # only a file's length is sure: a stream may end before the length its header announced
         known = reader.expected_frames if isinstance(reader, _FileBlocks) else None
