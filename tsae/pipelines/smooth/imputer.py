@@ -348,8 +348,7 @@ def _fill_plan(z: np.ndarray, missing: np.ndarray, L: int, max_rank: int, seed: 
     cycle) cannot.
     """
     # as long as the longest gap inside the series: the gaps at its ends are weighed on their own (_end_weight)
-    inner = [(a, b) for a, b in runs(missing) if a > 0 and b < len(z)]
-    longest = max(b - a for a, b in (inner or runs(missing)))
+    longest = _longest_gap(missing)
     windows = [L, wide] if wide > L else [L]
     block = max(1, min(longest, windows[-1] // 2))
     hide = _holdout_mask(~missing, block, _HIDDEN_SHARE, np.random.default_rng(seed))
@@ -443,15 +442,20 @@ def _wide_wins(z: np.ndarray, missing: np.ndarray, block: int, seed: int, defaul
 WIDE_WINDOW = 512
 
 
+def _longest_gap(missing: np.ndarray) -> int:
+    """The length of the longest gap inside the series (between observed samples), or at its ends when none is
+    inside; 0 without gaps."""
+    gaps = runs(missing)
+    inner = [(a, b) for a, b in gaps if a > 0 and b < len(missing)]
+    return max((b - a for a, b in (inner or gaps)), default=0)
+
+
 def _wide_window(missing: np.ndarray, L: int) -> int:
     """A window of twice the longest gap inside the series (or at its ends when none is inside), for :func:`_plan`
     to weigh against the default ``L`` when the gap is longer than ``L``'s hidden blocks (half of it); 0 when it
     is not, or the series is too short to hold it (at most half the series, and :data:`WIDE_WINDOW`)."""
-    n = len(missing)
-    gaps = runs(missing)
-    inner = [(a, b) for a, b in gaps if a > 0 and b < n]
-    longest = max((b - a for a, b in (inner or gaps)), default=0)
-    wide = min(2 * longest, n // 2, WIDE_WINDOW)
+    longest = _longest_gap(missing)
+    wide = min(2 * longest, len(missing) // 2, WIDE_WINDOW)
     return wide if longest > L // 2 and wide > L else 0
 
 
