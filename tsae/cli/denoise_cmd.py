@@ -74,6 +74,7 @@ def _checked_rate(rate: int) -> None:
               help="Channels of --raw audio [default: none, needed with --raw; --live: 1].")
 @click.option("--format", "sample_format", type=click.Choice(["s16", "s24", "s32", "f32"]), default="s16",
               show_default=True, help="Sample format of --raw audio (little-endian).")
+# the denoiser's RESAMPLE_QUALITIES, written out: importing the denoiser here would load torch for every command
 @click.option("--resample-quality", type=click.Choice(["LD", "QQ", "LQ", "MQ", "HQ", "VHQ"], case_sensitive=False),
               default=None,
               help="Resampler for audio at another rate than the model's 16 kHz: LD, tsae's low-delay filter, or "

@@ -574,3 +574,11 @@ def test_files_at_a_rate_ld_cannot_do_fail_and_the_others_are_denoised(tmp_path)
                                       "-o", str(tmp_path / "out") + "/", "-q", "--resample-quality", "LD"])
     assert result.exit_code == 1 and "r47999.wav: a low-delay resampler from 47999" in result.output
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["r48000.wav"]
+
+
+def test_the_commands_resample_qualities_are_the_denoisers() -> None:
+    from tsae.cli.denoise_cmd import denoise_command
+    from tsae.pipelines.denoise.denoiser import RESAMPLE_QUALITIES
+
+    option = next(p for p in denoise_command.params if p.name == "resample_quality")
+    assert tuple(option.type.choices) == RESAMPLE_QUALITIES
