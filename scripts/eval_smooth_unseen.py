@@ -134,11 +134,6 @@ def multi(n: int, level: float, rng: np.random.Generator) -> tuple[np.ndarray, n
 
 
 # ----------------------------------------------------------------------------- smoothing
-def anchored(anchor: Callable[[np.ndarray], tuple[np.ndarray, str]], noisy: np.ndarray) -> np.ndarray:
-    """``anchor``'s smoothing of ``noisy`` (LOWESS's CV on about 20 to 35 samples falls back to its widest span)."""
-    return anchor(noisy)[0]
-
-
 def run_smoothing(n: int, seeds: int, first_seed: int, families: list[str]) -> None:
     import tsae.pipelines.smooth.smoother as sm
 
@@ -167,7 +162,7 @@ def run_smoothing(n: int, seeds: int, first_seed: int, families: list[str]) -> N
                     for name, anchor in ANCHORS.items():
                         if name == "movmed" and family not in ("adc", "counter", "sawtooth", "decay"):
                             continue
-                        errs[name].append(rmse(anchored(anchor, no), tr) / tr.std())
+                        errs[name].append(rmse(anchor(no)[0], tr) / tr.std())
                     if family == "multi":
                         errs["tsae_1ch"].append(rmse(sm.smooth(no), tr) / tr.std())
             r = {m: float(np.mean(v)) if v else math.nan for m, v in errs.items()}
