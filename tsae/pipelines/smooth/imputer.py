@@ -140,10 +140,10 @@ def _ssa_reconstruct(z: np.ndarray, L: int, rank: int) -> np.ndarray:
 #: fit at every pass to within 1e-4 in every case (n=2000: 30/40 best, ratio 0.734; n=20000 in blocks of 4096: 32/40,
 #: 0.743); 1e-2 took 34-54 % of the time of a fit at every pass, 1e-3 62-100 %
 REFIT_MOVE = 1e-2
-#: the most (missing sample, missing neighbour) pairs :func:`_em_fill` refills through (about 50 bytes each), and
-#: the most values of the windows it reads around the missing samples at a fit (8 bytes each): more (a long series
-#: with many gaps, filled whole) are refilled by reconstructing the whole series at each pass, in memory that grows
-#: with the series alone
+#: the most (missing sample, missing neighbour) pairs :func:`_em_fill` refills through (a multiply-add each a pass;
+#: no longer stored, they were about 50 bytes each when this was set), and the most values of the windows it reads
+#: around the missing samples at a fit (8 bytes each): more (a long series with many gaps, filled whole) are refilled
+#: by reconstructing the whole series at each pass, in memory that grows with the series alone
 MAX_PAIRS = 1 << 21
 MAX_WINDOW_VALUES = 1 << 23
 
