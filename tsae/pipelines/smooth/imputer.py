@@ -73,7 +73,8 @@ MAX_ITERATIONS = 1000
 def _lagged_covariance(z: np.ndarray, L: int) -> tuple[np.ndarray, np.ndarray]:
     """Covariance (unnormalised) and column means of the trajectory matrix of ``z`` (all windows of L samples),
     without forming it: each diagonal of its Gram matrix is its first entry updated by one sample leaving the
-    windows and one joining (O(n L + L**2) instead of O(n L**2); :func:`~tsae.pipelines.smooth._kernels.lagged_gram`)."""
+    windows and one joining (O(n L + L**2) instead of O(n L**2); :func:`~tsae.pipelines.smooth._kernels.lagged_gram`).
+    """
     from tsae.pipelines.smooth._kernels import lagged_gram
 
     n = len(z)
