@@ -73,19 +73,18 @@ MAX_ITERATIONS = 1000
 def _lagged_covariance(z: np.ndarray, L: int) -> tuple[np.ndarray, np.ndarray]:
     """Covariance (unnormalised) and column means of the trajectory matrix of ``z`` (all windows of L samples),
     without forming it: each diagonal of its Gram matrix is its first entry updated by one sample leaving the
-    windows and one joining (O(n L + L**2) instead of O(n L**2))."""
+    windows and one joining (O(n L + L**2) instead of O(n L**2); :func:`~tsae.pipelines.smooth._kernels.lagged_gram`).
+    """
+    from tsae.pipelines.smooth._kernels import lagged_gram
+
     n = len(z)
     N = n - L + 1
     sums = np.concatenate([[0.0], np.cumsum(z)])
     mean = (sums[N:N + L] - sums[:L]) / N
     first = np.correlate(z, z[:N], "valid")  # gram[0, d] = z[:N] @ z[d:d + N], the same sums
-    k, d = np.arange(L - 1)[:, None], np.arange(L)[None, :]
-    # gram[k + 1, k + 1 + d] - gram[k, k + d]; entries with k + d >= L are never read (indices only kept in range)
-    step = z[k + N] * z[np.minimum(k + N + d, n - 1)] - z[k] * z[np.minimum(k + d, n - 1)]
-    diagonals = np.vstack([first, first + np.cumsum(step, axis=0)])  # diagonals[i, d] = gram[i, i + d]
-    i, j = np.arange(L)[:, None], np.arange(L)[None, :]
-    gram = diagonals[np.minimum(i, j), np.abs(i - j)]
-    return gram - N * np.outer(mean, mean), mean
+    cov = np.empty((L, L))
+    lagged_gram(z, first, mean, N, cov)
+    return cov, mean
 
 
 def _window_sums(values: np.ndarray, windows: int, n: int) -> np.ndarray:
@@ -142,10 +141,10 @@ def _ssa_reconstruct(z: np.ndarray, L: int, rank: int) -> np.ndarray:
 #: fit at every pass to within 1e-4 in every case (n=2000: 30/40 best, ratio 0.734; n=20000 in blocks of 4096: 32/40,
 #: 0.743); 1e-2 took 34-54 % of the time of a fit at every pass, 1e-3 62-100 %
 REFIT_MOVE = 1e-2
-#: the most (missing sample, missing neighbour) pairs :func:`_em_fill` refills through (about 50 bytes each), and
-#: the most values of the windows it reads around the missing samples at a fit (8 bytes each): more (a long series
-#: with many gaps, filled whole) are refilled by reconstructing the whole series at each pass, in memory that grows
-#: with the series alone
+#: the most (missing sample, missing neighbour) pairs :func:`_em_fill` refills through (a multiply-add each a pass;
+#: no longer stored, they were about 50 bytes each when this was set), and the most values of the windows it reads
+#: around the missing samples at a fit (8 bytes each): more (a long series with many gaps, filled whole) are refilled
+#: by reconstructing the whole series at each pass, in memory that grows with the series alone
 MAX_PAIRS = 1 << 21
 MAX_WINDOW_VALUES = 1 << 23
 
@@ -170,14 +169,13 @@ def _em_fill(z: np.ndarray, missing: np.ndarray, L: int, rank: int, iterations: 
         return _em_fill_whole(z, missing, L, rank, iterations, tol)
     from scipy.linalg import eigh
 
+    from tsae.pipelines.smooth._kernels import add_neighbour_steps
+
     z = z.copy()
     shift = float(np.mean(z))  # the covariance does not change; its cancellation error does
     c = z - shift
     counts = _window_sums(np.ones(L), N, n)[idx]
     head, tail = bool((idx < edge).any()), bool((idx >= N).any())
-    rows = np.repeat(np.arange(len(t)), hi - lo)
-    cols = np.arange(len(rows)) - np.repeat(np.cumsum(hi - lo) - (hi - lo), hi - lo) + np.repeat(lo, hi - lo)
-    offsets = idx[cols] - t[rows] + edge  # the filter's tap that carries column to row
     windows = np.lib.stride_tricks.sliding_window_view
     rank = min(rank, L)
     fitted_at: np.ndarray | None = None
@@ -189,7 +187,6 @@ def _em_fill(z: np.ndarray, missing: np.ndarray, L: int, rank: int, iterations: 
             taps = sum((np.convolve(V[::-1, k], V[:, k]) for k in range(rank)), np.zeros(2 * L - 1))[::-1]
             means = _window_sums(mean - V @ (V.T @ mean), N, n)[idx]
             decoded_inner = windows(c, 2 * L - 1)[t - edge] @ taps
-            weights = taps[offsets]
             fitted_at = c[idx].copy()
         decoded = np.empty(len(idx))
         decoded[inner] = decoded_inner
@@ -202,7 +199,7 @@ def _em_fill(z: np.ndarray, missing: np.ndarray, L: int, rank: int, iterations: 
         c[idx] += step
         if change < tol and fresh:
             break
-        decoded_inner += np.bincount(rows, weights=weights * step[cols], minlength=len(t))
+        add_neighbour_steps(decoded_inner, t, idx, lo, hi, taps, step, edge)
         assert fitted_at is not None
         if change < tol or float(np.sqrt(np.mean((c[idx] - fitted_at) ** 2))) > REFIT_MOVE:
             fitted_at = None
