@@ -222,6 +222,24 @@ def _resume(previous: dict[str, dict[str, Any]], pairs: list[tuple[str, str]], m
     return rows, todo, skipped, filled
 
 
+def without_earlier_output(row: dict[str, Any], earlier: dict[str, Any] | None) -> dict[str, Any]:
+    """A failed ``row``, its ``earlier`` output removed: the one an earlier run made of the file (its ``ok`` row's
+    output, still of the size and time it records; else the output is not that run's, and is left alone).
+
+    Without, the output of the input as it was stayed in the folder beside a row saying the file failed.
+    """
+    output = str(row.get("output", ""))
+    if row.get("status") == "ok" or not earlier or earlier.get("status") != "ok" or earlier.get("output") != output \
+            or is_url(output) or (recorded := _recorded(earlier, "output")) is None or recorded != _identity(output):
+        return row
+    try:
+        os.remove(output)
+    except OSError:
+        return row
+    return {**row, "error": f"{row.get('error', '')} (its earlier output {output}, made from the file as it was, "
+                            "removed)"}
+
+
 def _with_identities(row: dict[str, Any], src: str, model_identity: tuple[int, int] | None,
                      ) -> tuple[dict[str, Any], bool]:
     """A row found done, with the identities it does not record filled from now; and whether any was."""
