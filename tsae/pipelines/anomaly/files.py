@@ -457,8 +457,8 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     protect = (test_path, *map(Path, read_paths(detector)))
     if not scratch:
         check_outputs([output, *([events_path] if events_path else []), *([Path(plot)] if plot else [])], protect)
+        _check_scores_name(output)  # first: -o s.json is told it is a table's, not what else tsae writes
         check_data_output(output)
-        _check_scores_name(output)
         if events_path is not None:
             events_suffix(events_path)  # an events file it cannot write is refused before any scoring
     if plot:  # a plot it cannot draw, too
