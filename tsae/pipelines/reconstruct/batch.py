@@ -320,12 +320,13 @@ def _run_batch(loaded: Any, model_path: Path, manifest_path: Path, rows: dict[st
     from tqdm import tqdm
 
     identities = identities or {}
+    own = {src for src, _ in todo}  # the rows this run writes; the others are read back before each write
     bar = tqdm(total=total, initial=skipped, unit="file", desc="reconstruct", disable=not show)
     state = {"due": 0.0, "dirty": dirty, "written": False}
 
     def write() -> None:
         start = time.monotonic()
-        _write_manifest(manifest_path, rows)
+        _write_manifest(manifest_path, rows, own)
         now = time.monotonic()
         state.update(due=now + max(MANIFEST_INTERVAL, 20 * (now - start)), dirty=False, written=True)
 
