@@ -1,6 +1,8 @@
 """tsae.io.series: one reader and one writer for every series format, one atomic .npy save."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -162,3 +164,25 @@ def test_int64_array_beyond_2_53_is_warned_about_whole_and_in_blocks(tmp_path) -
         warnings.simplefilter("error")
         read_series(tmp_path / "even.npy")
         read_series(tmp_path / "small.npy")
+
+
+def test_a_npy_file_that_does_not_fit_names_its_output(tmp_path) -> None:
+    # before: "1000000 requested and 12484 written" (numpy's short write, naming no file), from
+    # `tsae reconstruct m.tsae x.csv -o x.npy` on a full disk; a file size limit cuts the write short as a full
+    # disk does
+    import subprocess
+    import sys
+
+    out = tmp_path / "x.npy"
+    code = ("import resource, signal, numpy as np\n"
+            "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+            "resource.setrlimit(resource.RLIMIT_FSIZE, (100000, resource.RLIM_INFINITY))\n"
+            "from tsae.io.series import save_npy\n"
+            "try:\n"
+            f"    save_npy({str(out)!r}, np.zeros(10**6))\n"
+            "except OSError as error:\n"
+            "    print(error)\n")
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                           env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert shown.stdout.strip() == f"{out}: cannot write it (File too large)", shown.stdout + shown.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -104,6 +104,23 @@ def test_save_is_atomic_and_protects_inputs(model, tmp_path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["input.tsae"]  # no temporary left behind
 
 
+def test_a_full_disk_names_the_model_file(model, tmp_path, monkeypatch) -> None:
+    # before: safetensors' own error, "internal error (SafetensorError: Error while serializing: I/O error: No space
+    # left on device (os error 28)); this is a bug in tsae" from `tsae train -o` on a full disk
+    import safetensors.torch
+    from safetensors import SafetensorError
+
+    def full(tensors, filename, metadata=None) -> None:  # type: ignore[no-untyped-def]
+        Path(filename).write_bytes(b"part")
+        raise SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)")
+
+    monkeypatch.setattr(safetensors.torch, "save_file", full)
+    with pytest.raises(OSError) as info:
+        save_model(tmp_path / "m.tsae", model)
+    assert str(info.value) == f"{tmp_path / 'm.tsae'}: cannot write it (No space left on device)"
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_loading_never_unpickles(saved, monkeypatch) -> None:
     def forbidden(*args, **kwargs):
         raise AssertionError("unpickling was attempted")

@@ -9,6 +9,7 @@ replaces a file named in ``protect`` (see :func:`tsae.io.paths.check_output`).
 """
 from __future__ import annotations
 
+import errno
 import math
 import os
 from collections.abc import Sequence
@@ -265,8 +266,24 @@ def save_npy(path: str | os.PathLike, array: np.ndarray, *, protect: Sequence[st
     path = Path(path)
     with atomic_path(path, protect=tuple(protect)) as tmp:
         with open(tmp, "wb") as handle:  # a path would make np.save append ".npy"
-            np.save(handle, array, allow_pickle=False)
+            try:
+                np.save(handle, array, allow_pickle=False)
+            except OSError as error:
+                if error.errno is not None:
+                    raise
+                raise _short_write(handle) from None
     return path
+
+
+def _short_write(handle: Any) -> OSError:
+    """Why a file's write was cut short: numpy's ``N requested and M written`` names no cause, so one more byte is
+    written to meet it (a full disk, a file size limit: the output is then named as every other output is)."""
+    try:
+        handle.flush()
+        os.write(handle.fileno(), b"\0")
+    except OSError as error:
+        return error
+    return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
 
 class ClipCount:

@@ -258,8 +258,21 @@ def save_model(
     tensors, metadata = _file_content(path, model, frame=frame, normalizer=normalizer, sample_rate=sample_rate,
                                       extra=extra, arrays=arrays, weights_dtype=weights_dtype)
     with atomic_path(path, protect=protect) as tmp:
-        save_file(tensors, str(tmp), metadata=metadata)
+        try:
+            save_file(tensors, str(tmp), metadata=metadata)
+        except Exception as error:  # noqa: BLE001 - SafetensorError, whose class is safetensors' Rust module's
+            raise _os_error(error) from None
     return path
+
+
+def _os_error(error: Exception) -> Exception:
+    """The ``OSError`` behind a safetensors error that ends ``(os error 28)`` (a full disk, so that the output is
+    named as every other output is: ``m.tsae: cannot write it (No space left on device)``), else ``error``."""
+    found = re.search(r"\(os error (\d+)\)", str(error)) if type(error).__name__ == "SafetensorError" else None
+    if found is None:
+        return error
+    code = int(found.group(1))
+    return OSError(code, os.strerror(code))
 
 
 def _file_content(path: Path, model: Any, *, frame: Mapping[str, Any] | None, normalizer: Any,

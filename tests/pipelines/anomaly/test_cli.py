@@ -239,6 +239,8 @@ def test_scores_named_like_another_kind_of_file_are_refused_before_scoring(tmp_p
     code, out = invoke("detect", "score", test, "--detector", detector_file, "-o", tmp_path / name, "-q")
     assert code == 1 and "Traceback" not in out, out
     assert name in out and "scores.csv" in out, out
+    # -o scores.json was told that tsae writes tables, arrays (.npy) and audio (.wav ...), which scores are not
+    assert "the scores are written as a CSV table" in out and "arrays: .npy" not in out, out
     assert sorted(p.name for p in tmp_path.iterdir()) == ["test.csv"]
 
 

@@ -79,7 +79,10 @@ HEADER_CASES = [
     (_extra("settings.threshold", "-2"), "extra.settings.threshold", "-2.0 is out of range [0.0, 1e+30]"),
     (_extra("settings.threshold", "nan"), "extra.settings.threshold", "must be a finite number, not nan"),
     (_extra("settings.threshold", "magic"), "extra.settings.threshold", "unknown method"),
-    (_extra("version", DETECTOR_VERSION + 1), "extra.version", f"out of range [1, {DETECTOR_VERSION}]"),
+    # a file from a newer tsae: said to be out of range, where a newer model file format says to upgrade
+    (_extra("version", DETECTOR_VERSION + 1), "extra.version",
+     f"{DETECTOR_VERSION + 1} is newer than this tsae reads ({DETECTOR_VERSION}); upgrade tsae"),
+    (_extra("version", 0), "extra.version", f"0 is out of range [1, {DETECTOR_VERSION}]"),
     (_extra("stats_level_huber", 0.0), "extra.stats_level_huber", "0.0 is out of range (0.0, 1e+30]"),
     (_extra("stats_level_huber", "3"), "extra.stats_level_huber", "must be a number, not '3'"),
     (_extra("stats_level_huber", math.inf), "extra.stats_level_huber", "must be a finite number"),

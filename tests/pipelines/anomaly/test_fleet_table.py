@@ -158,6 +158,16 @@ def test_score_group_by_bad_inputs(tmp_path, detector_file, test_data):
     assert not (tmp_path / "s.csv").exists()
 
 
+@pytest.mark.parametrize("name", ["s.parquet", "s.xlsx", "s.npz", "s.csv.zst"])
+def test_score_group_by_refuses_an_output_named_for_a_format_tsae_does_not_write(tmp_path, detector_file, test_data,
+                                                                                 name):
+    # before: without --group-by refused in one line, with it CSV text written under that name, exit 0
+    table = write(tmp_path / "fleet.csv", fleet_lines({"a": test_data[:100]}))
+    result = score([table, "--detector", detector_file, "-o", tmp_path / name, "--group-by", "host"])
+    assert result.exit_code == 1 and "does not write" in result.output and name in result.output, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fleet.csv"]
+
+
 def test_score_group_by_renames_only_the_fleets_own_outputs(tmp_path, monkeypatch, detector_file, test_data):
     # before: each device's scores and events, scratch files of the private folder, went through the user-output
     # machinery (checked, a temporary file, os.replace): two renames a device, a fixed cost of each

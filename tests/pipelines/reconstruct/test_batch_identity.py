@@ -223,3 +223,41 @@ def test_a_manifest_without_the_warning_column_is_resumed(job) -> None:
     folder, model, out = job
     _rewrite(out / "manifest.csv", MANIFEST_FIELDS[:-1], lambda row: row)  # the version before the warning
     assert reconstruct_files(model, [folder], out, device="cpu", quiet=True).skipped == 2
+
+
+def test_a_file_that_fails_when_redone_leaves_no_output_of_its_earlier_input(job) -> None:
+    # before: out/b.csv, made from the input as it was, stayed beside a manifest row saying 'failed' (a glob of the
+    # folder took it for this run's output); an output that is not the one recorded is left alone
+    folder, model, out = job
+    (folder / "b.csv").write_text("time,a,b\n0,x,1\n")
+    again = reconstruct_files(model, [folder], out, device="cpu", quiet=True)
+    row = again.rows[str(folder / "b.csv")]
+    assert row["status"] == "failed" and not (out / "b.csv").exists()
+    assert "not a number ('x')" in row["error"] and "its earlier output" in row["error"] and "removed" in row["error"]
+    assert read_manifest(out / "manifest.csv")[str(folder / "b.csv")]["error"] == row["error"]
+    (out / "b.csv").write_text("mine\n")  # not the output recorded: the manifest row says failed, no output
+    assert reconstruct_files(model, [folder], out, device="cpu", quiet=True).rows[str(folder / "b.csv")][
+        "status"] == "failed"
+    assert (out / "b.csv").read_text() == "mine\n"
+
+
+def test_two_batches_into_one_folder_keep_each_others_rows(job, tmp_path, monkeypatch) -> None:
+    # before: each batch rewrote the manifest from the rows it had read at its start, so the one that wrote last
+    # dropped the other's rows (its outputs were there, unrecorded, and redone by the next run)
+    folder, model, out = job
+    other = tmp_path / "other"
+    other.mkdir()
+    write_csv(other / "c.csv", 120)
+    dispatch = batch._dispatch
+
+    def meanwhile(*args, **kwargs):  # type: ignore[no-untyped-def]
+        monkeypatch.setattr(batch, "_dispatch", dispatch)
+        assert reconstruct_files(model, [other], out, device="cpu", quiet=True).ok == 1  # another batch, at once
+        return dispatch(*args, **kwargs)
+
+    monkeypatch.setattr(batch, "_dispatch", meanwhile)
+    write_csv(folder / "a.csv", 200)  # redone
+    assert reconstruct_files(model, [folder], out, device="cpu", quiet=True).ok == 2
+    rows = read_manifest(out / "manifest.csv")
+    assert sorted(Path(key).name for key in rows) == ["a.csv", "b.csv", "c.csv"]
+    assert rows[str(other / "c.csv")]["status"] == "ok" and rows[str(folder / "a.csv")]["samples"] == "200"

@@ -31,6 +31,7 @@ from tsae.models.fields import (
     check_number,
     check_object,
     check_str,
+    is_int,
 )
 from tsae.models.params import MAX_INT_HPARAM
 from tsae.pipelines.anomaly.scoring import (
@@ -493,8 +494,12 @@ def read_detector_state(path: str | Path, loaded: LoadedModel) -> DetectorFile:
     if extra.get("kind") != DETECTOR_KIND:
         raise ModelFileError(path, f"not a tsae detector file (a plain {loaded.family} model file?)")
     if "version" in extra:
+        version = extra["version"]
+        if is_int(version) and version > DETECTOR_VERSION:  # as a newer model file format is told
+            raise ModelFileError(path, f"{str(version)[:20]} is newer than this tsae reads ({DETECTOR_VERSION}); "
+                                       "upgrade tsae", "extra.version")
         _fields_of_version(path, extra, loaded.arrays,
-                           check_int(path, "extra.version", extra["version"], 1, DETECTOR_VERSION))
+                           check_int(path, "extra.version", version, 1, DETECTOR_VERSION))
     channels = loaded.channels
     frame_spec = loaded.frame or {}
     window = check_int(path, "frame.window", frame_spec.get("window"), 1, MAX_INT_HPARAM)

@@ -294,7 +294,8 @@ def _silent_sensors(path: Path, valued: np.ndarray, sensors: list[str], silence:
 
 def _check_scores_name(output: Path) -> None:
     """Refuse a scores file named like an array, audio or JSON file (``-o scores.npy``): the scores are a CSV table,
-    and CSV text under such a name fails every reader of that kind."""
+    and CSV text under such a name fails every reader of that kind; then any name a data output may not have
+    (:func:`~tsae.io.paths.check_data_output`: ``-o s.parquet``, ``s.tsae``), with or without ``--group-by``."""
     from tsae.io.paths import ARRAY_SUFFIXES, AUDIO_SUFFIXES
 
     suffix = kind_suffix(output)
@@ -302,6 +303,7 @@ def _check_scores_name(output: Path) -> None:
         text = str(output)
         raise ValueError(f"{output}: the scores are written as a CSV table, not a {suffix} file: name it "
                          f"{text[: len(text) - len(suffix)]}.csv")
+    check_data_output(output)
 
 
 def _time_at(table: Any, index: int, unit: ColumnFormat) -> Any:
@@ -457,7 +459,6 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     protect = (test_path, *map(Path, read_paths(detector)))
     if not scratch:
         check_outputs([output, *([events_path] if events_path else []), *([Path(plot)] if plot else [])], protect)
-        check_data_output(output)
         _check_scores_name(output)
         if events_path is not None:
             events_suffix(events_path)  # an events file it cannot write is refused before any scoring

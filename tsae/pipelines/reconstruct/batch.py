@@ -99,6 +99,7 @@ from tsae.pipelines.reconstruct.manifest import (
     _write_manifest,
     output_cells,
     read_manifest,
+    without_earlier_output,
 )
 from tsae.pipelines.reconstruct.on_dask import _dask_client, _dask_single_file, _run_dask, require_distributed
 from tsae.pipelines.reconstruct.one_file import (
@@ -319,12 +320,13 @@ def _run_batch(loaded: Any, model_path: Path, manifest_path: Path, rows: dict[st
     from tqdm import tqdm
 
     identities = identities or {}
+    own = {src for src, _ in todo}  # the rows this run writes; the others are read back before each write
     bar = tqdm(total=total, initial=skipped, unit="file", desc="reconstruct", disable=not show)
     state = {"due": 0.0, "dirty": dirty, "written": False}
 
     def write() -> None:
         start = time.monotonic()
-        _write_manifest(manifest_path, rows)
+        _write_manifest(manifest_path, rows, own)
         now = time.monotonic()
         state.update(due=now + max(MANIFEST_INTERVAL, 20 * (now - start)), dirty=False, written=True)
 
@@ -332,6 +334,8 @@ def _run_batch(loaded: Any, model_path: Path, manifest_path: Path, rows: dict[st
         if row.get("status") == "ok":  # what it was made from, and the output as written (in place now)
             row = {**row, **identities.get(row["file"], {}), **output_cells(str(row["output"]))}
             tell(row.get("warning", ""))  # here, once, whichever process or Dask task ran the file
+        else:
+            row = without_earlier_output(row, rows.get(row["file"]))
         rows[row["file"]] = row
         state["dirty"] = True
         if time.monotonic() >= state["due"]:

@@ -10,9 +10,11 @@ still read, and resumed by the times alone. :class:`BatchResult` holds a batch's
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,14 +63,37 @@ def _file_name(cell: str) -> str:
     return os.fsdecode(cell.encode("utf-8", "surrogateescape"))
 
 
-def _write_manifest(path: Path, rows: dict[str, dict[str, Any]]) -> None:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=MANIFEST_FIELDS, lineterminator="\n", extrasaction="ignore")
-    writer.writeheader()
-    for key in sorted(rows):
-        writer.writerow(rows[key])
-    with atomic_path(path) as tmp:  # a name's bytes that the locale could not decode are written as they were
-        tmp.write_text(buffer.getvalue(), encoding="utf-8", errors="surrogateescape")
+@contextlib.contextmanager
+def _folder_locked(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``folder`` itself (no lock file left behind); without file locks (Windows, some
+    network file systems), nothing."""
+    try:
+        import fcntl
+        fd = os.open(folder, os.O_RDONLY)
+    except (ImportError, OSError):
+        yield
+        return
+    try:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _write_manifest(path: Path, rows: dict[str, dict[str, Any]], own: Collection[str] = ()) -> None:
+    """Write ``rows``; the rows of files not ``own`` (this run's) are taken from the manifest as it is now, so two
+    batches into one folder keep each other's rows (each rewrote it from the rows it read at its start)."""
+    with _folder_locked(path.parent):
+        if own:
+            rows.update((key, row) for key, row in read_manifest(path).items() if key not in own)
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=MANIFEST_FIELDS, lineterminator="\n", extrasaction="ignore")
+        writer.writeheader()
+        for key in sorted(rows):
+            writer.writerow(rows[key])
+        with atomic_path(path) as tmp:  # a name's bytes that the locale could not decode are written as they were
+            tmp.write_text(buffer.getvalue(), encoding="utf-8", errors="surrogateescape")
 
 
 def _row(file: str, output: str, status: str, error: str, samples: Any = "", channels: Any = "",
@@ -220,6 +245,24 @@ def _resume(previous: dict[str, dict[str, Any]], pairs: list[tuple[str, str]], m
     for key, row in previous.items():
         rows.setdefault(key, row)
     return rows, todo, skipped, filled
+
+
+def without_earlier_output(row: dict[str, Any], earlier: dict[str, Any] | None) -> dict[str, Any]:
+    """A failed ``row``, its ``earlier`` output removed: the one an earlier run made of the file (its ``ok`` row's
+    output, still of the size and time it records; else the output is not that run's, and is left alone).
+
+    Without, the output of the input as it was stayed in the folder beside a row saying the file failed.
+    """
+    output = str(row.get("output", ""))
+    if row.get("status") == "ok" or not earlier or earlier.get("status") != "ok" or earlier.get("output") != output \
+            or is_url(output) or (recorded := _recorded(earlier, "output")) is None or recorded != _identity(output):
+        return row
+    try:
+        os.remove(output)
+    except OSError:
+        return row
+    return {**row, "error": f"{row.get('error', '')} (its earlier output {output}, made from the file as it was, "
+                            "removed)"}
 
 
 def _with_identities(row: dict[str, Any], src: str, model_identity: tuple[int, int] | None,
