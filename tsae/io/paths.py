@@ -184,9 +184,11 @@ def expand_inputs(
         Accept fsspec URLs (kept as they are; URL globs are expanded through fsspec, and filtered as local globs
         are).
     recursive
-        Look into sub-folders of a folder too.
+        Look into sub-folders of a folder too. Otherwise a folder's files in its sub-folders are told in one
+        :class:`InputWarning` (how many, and the quoted glob ``FOLDER/**/*`` that reads them too).
     skip
-        Files never listed from a folder (e.g. the manifest the command writes).
+        Files never listed from a folder (e.g. the manifest the command writes); a folder among them (the
+        command's output folder) is left out of that count.
     exclude
         ``exclude(name)`` True leaves a file found in a folder or by a glob out
         (e.g. a command's own earlier outputs). Hidden files are always left out.
@@ -232,7 +234,7 @@ def expand_inputs(
             continue
         path = Path(text)
         try:
-            files += _expand_local(path, text, recursive, accepted, wanted)
+            files += _expand_local(path, text, recursive, accepted, wanted, skipped)
         except PermissionError as error:  # a folder not listable, or a file in a folder not searchable
             raise ValueError(permission_denied(error.filename if error.filename is not None else path)) from None
     # one file named twice (a.wav and ./a.wav, a link to it) is one input, as the user spelled it first
@@ -263,17 +265,23 @@ def permission_denied(path: PathLike, *, reading: bool = True) -> str:
 
 
 def _expand_local(path: Path, text: str, recursive: bool, accepted: set[str],
-                  wanted: Callable[[Path], bool]) -> list[str]:
+                  wanted: Callable[[Path], bool], skipped: _Files) -> list[str]:
     """The files one local input of :func:`expand_inputs` names (a file, a folder's, or a glob's)."""
     files: list[str] = []
     if path.is_dir():
         listing = list(path.rglob("*") if recursive else path.iterdir())
         found = sorted((str(p) for p in listing if wanted(p)), key=Path)  # by path parts, as Path sorts
         _warn_broken_links(path, listing, accepted)
+        deeper = 0 if recursive else _files_deeper(path, wanted, skipped)
+        pattern = f"'{os.path.join(glob.escape(str(path)), '**', '*')}'"
         if not found:
-            deeper = not recursive and any(wanted(p) for p in path.rglob("*"))
-            hint = f" (its sub-folders have some: give '{path / '**' / '*'}' with quotes)" if deeper else ""
+            hint = f" (its sub-folders have some: give {pattern} with quotes)" if deeper else ""
             raise ValueError(f"{path}: no {_kinds(accepted)} files in this folder{hint}")
+        if deeper:
+            import warnings
+
+            warnings.warn(f"{path}: {deeper} file(s) in its sub-folders not read (give {pattern} with quotes to "
+                          "read them too)", InputWarning, stacklevel=3)
         files += found
     elif path.exists():
         files.append(text)
@@ -292,6 +300,19 @@ def _expand_local(path: Path, text: str, recursive: bool, accepted: set[str],
 
 class InputWarning(UserWarning):
     """Something in an input folder was left out, and the user should know."""
+
+
+def _files_deeper(folder: Path, wanted: Callable[[Path], bool], skipped: _Files) -> int:
+    """How many wanted files lie in ``folder``'s sub-folders, which a folder input does not read: what a glob
+    ``FOLDER/**/*`` adds (hidden sub-folders left out, as the glob leaves them), not counting those under a
+    ``skipped`` folder (the command's own output folder) nor behind a link to a folder."""
+    count = 0
+    for depth, (top, folders, names) in enumerate(os.walk(folder)):
+        folders[:] = [name for name in folders
+                      if not name.startswith(".") and skipped.find(os.path.join(top, name)) is None]
+        if depth:
+            count += sum(wanted(Path(top, name)) for name in names)
+    return count
 
 
 def _warn_broken_links(folder: Path, listing: list[Path], accepted: set[str]) -> None:
