@@ -380,10 +380,20 @@ def test_a_comma_separated_file_never_reads_decimal_commas(tmp_path: Path) -> No
     path.write_text('a,b\n"0,5",1\n"1,5",2\n')
     with pytest.raises(ValueError) as info:
         read_table(path)
-    # it said "mixed decimal marks (the file's first decimal number has a decimal point)": no number has one
-    assert str(info.value) == (f"{path}: line 2, column 'a': not a number ('0,5'): a decimal comma in a "
-                               "comma-separated file, whose numbers have decimal points (separate its cells with ; to "
-                               "read decimal commas)")
+    # it said "mixed decimal marks (the file's first decimal number has a decimal point)", then "a decimal comma in
+    # a comma-separated file, whose numbers have decimal points": no number has one. Not read: a quoted "1,234" may
+    # as well be a thousands separator (an en-US export)
+    assert str(info.value) == (f"{path}: line 2, column 'a': not a number ('0,5'): a comma in a number of a "
+                               "comma-separated file (decimal commas are read where cells are separated by ; or tabs, "
+                               "thousands separators nowhere)")
+    every = tmp_path / "every.csv"  # every cell quoted, decimal commas only
+    every.write_text('"time","a","b"\n"0","0,5","0,25"\n"1","1,5","1,25"\n')
+    with pytest.raises(ValueError, match=r"every\.csv: line 2, column 'a': not a number \('0,5'\): a comma in a "
+                                         r"number of a comma-separated file \(decimal commas are read where"):
+        read_table(every)
+    semicolons = tmp_path / "semicolons.csv"  # the way the message points
+    semicolons.write_text('"time";"a";"b"\n"0";"0,5";"0,25"\n"1";"1,5";"1,25"\n')
+    np.testing.assert_array_equal(read_table(semicolons).values, [[0.5, 1.5], [0.25, 1.25]])
 
 
 def test_no_temporary_files_are_left_by_a_failed_compressed_write(tmp_path: Path, plain: Path) -> None:
