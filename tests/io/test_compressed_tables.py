@@ -292,7 +292,9 @@ def test_a_model_is_refused_under_a_compressed_table_name(tmp_path: Path, plain:
     for name in ("m.csv.gz", "m.TSV.BZ2", "m.txt.xz"):
         with pytest.raises(ValueError, match="refusing to write a model under a data file's name"):
             check_model_output(tmp_path / name)
-    check_model_output(tmp_path / "m.gz")  # not a table's name: the user's choice
+    # not a table's name, but a gzip file's, which a model is not (as a data output x.gz is refused)
+    with pytest.raises(ValueError, match=r"m\.gz: refusing to write a model under a gzip file's name \(\.gz\)"):
+        check_model_output(tmp_path / "m.gz")
     out = tmp_path / "m.csv.gz"
     line = one_error_line("train", plain, "--window", "16", "-o", out, "-q")
     assert f"name it {tmp_path / 'm.tsae'}" in line, line

@@ -593,8 +593,10 @@ def check_output_kind(output: PathLike, kind: str, better: str = "") -> None:
     :func:`tsae.io.series.read_series` reads as a series (CSV/TSV/TXT tables, also compressed as
     ``.csv.gz`` ..., ``.npy``, audio); any kind is refused under another kind's suffix
     (:data:`NOT_DATA_SUFFIXES`); data is also refused under another program's format's suffix or a compressed
-    name that is not a table's (:func:`_check_data_suffix`). Other names (no suffix, ``.bin``) are the user's
-    choice and are kept.
+    name that is not a table's (:func:`_check_data_suffix`), a model or container under another program's format's
+    suffix (:data:`FOREIGN_DATA_SUFFIXES`, ``.parquet``, ``.pt``, ``.zip``; a model may be ``.safetensors``, which
+    it is), JSON text's or a compressor's (``.gz``, ``.bz2``, ``.xz``). Other names (no suffix, ``.bin``) are the
+    user's choice and are kept.
     ``better`` is the suffix the refusal suggests (default: the kind's own).
 
     Raises
@@ -606,20 +608,40 @@ def check_output_kind(output: PathLike, kind: str, better: str = "") -> None:
     if kind == "data":
         _check_data_suffix(output, better)
     suffix = split_suffix(output)[1]
-    if kind != "data" and suffix.lower() in SERIES_SUFFIXES:
+    if kind != "data" and (suffix.lower() in SERIES_SUFFIXES or suffix.lower() in READ_ONLY_TABLE_SUFFIXES):
         lower = suffix.lower()
-        read_as = "tables" if lower in TABLE_SUFFIXES else "arrays" if lower in ARRAY_SUFFIXES else "audio"
+        read_as = "tables" if lower in TABLE_SUFFIXES or lower in READ_ONLY_TABLE_SUFFIXES else "arrays" if lower in ARRAY_SUFFIXES else "audio"
         what, why = "a data file's", f"tsae reads {suffix} files as {read_as}"
     else:
         suffix = Path(str(output)).suffix
+        lower = suffix.lower()
         names = NOT_DATA_SUFFIXES if kind == "data" else {**NOT_DATA_SUFFIXES, **_TEXT_SUFFIXES}
-        found = names.get(suffix.lower()) if suffix.lower() != own else None
+        found = names.get(lower) if lower != own else None
+        if found is None and kind != "data":
+            found = _foreign_binary_name(lower, kind)
         if found is None:
             return
         what, why = found, suffix
     text = str(output)
+    stem, target = text[: len(text) - len(suffix)], better or own
+    # m.tsae.gz -> m.tsae, not m.tsae.tsae
     raise ValueError(f"{output}: refusing to write {writes} under {what} name ({why}): name it "
-                     f"{text[: len(text) - len(suffix)]}{better or own}")
+                     f"{stem if stem.lower().endswith(target) else stem + target}")
+
+
+#: the compressors whose suffixes a model or container is not named with: tsae neither compresses nor decompresses one
+_COMPRESSORS = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz"}
+
+
+def _foreign_binary_name(suffix: str, kind: str) -> str | None:
+    """What a model or container named with (lower case) ``suffix`` would be taken for: another program's format
+    (:data:`FOREIGN_DATA_SUFFIXES`: ``m.parquet``, ``m.pt``, ``m.zip``) or a compressed file (``m.tsae.gz``), whose
+    readers fail on it; None for a name no format claims, and for ``.safetensors`` on a model, which is one."""
+    if suffix in _COMPRESSORS:
+        return f"{'an' if suffix == '.xz' else 'a'} {_COMPRESSORS[suffix]} file's"
+    if suffix in FOREIGN_DATA_SUFFIXES and not (kind == "model" and suffix == ".safetensors"):
+        return "another format's"
+    return None
 
 
 #: suffixes of formats tsae writes no data in: another program's audio or video container, array or table format
