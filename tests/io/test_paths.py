@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from tsae.io.paths import SERIES_SUFFIXES, InputWarning, check_output, check_outputs, expand_inputs, plan_outputs, read_paths
+from tsae.io.paths import (
+    SERIES_SUFFIXES,
+    InputWarning,
+    check_output,
+    check_outputs,
+    expand_inputs,
+    plan_outputs,
+    read_paths,
+)
 
 
 def _touch(folder, *names):
@@ -160,8 +168,6 @@ def test_two_inputs_with_one_output_name_are_both_named(tmp_path) -> None:
 
 
 def test_a_link_to_nothing_in_an_input_folder_is_told(tmp_path) -> None:
-    from tsae.io.paths import InputWarning
-
     _touch(tmp_path, "a.csv")
     os.symlink(tmp_path / "gone.csv", tmp_path / "b.csv")
     os.symlink(tmp_path / "gone.txt.bak", tmp_path / "notes.bak")  # not an input anyway: not told

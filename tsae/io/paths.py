@@ -608,9 +608,10 @@ def check_output_kind(output: PathLike, kind: str, better: str = "") -> None:
     if kind == "data":
         _check_data_suffix(output, better)
     suffix = split_suffix(output)[1]
-    if kind != "data" and (suffix.lower() in SERIES_SUFFIXES or suffix.lower() in READ_ONLY_TABLE_SUFFIXES):
-        lower = suffix.lower()
-        read_as = "tables" if lower in TABLE_SUFFIXES or lower in READ_ONLY_TABLE_SUFFIXES else "arrays" if lower in ARRAY_SUFFIXES else "audio"
+    lower = suffix.lower()
+    if kind != "data" and (lower in SERIES_SUFFIXES or lower in READ_ONLY_TABLE_SUFFIXES):
+        tables = lower in TABLE_SUFFIXES or lower in READ_ONLY_TABLE_SUFFIXES
+        read_as = "tables" if tables else "arrays" if lower in ARRAY_SUFFIXES else "audio"
         what, why = "a data file's", f"tsae reads {suffix} files as {read_as}"
     else:
         suffix = Path(str(output)).suffix
