@@ -52,6 +52,16 @@ def test_data_is_not_written_over_a_model_container_or_export(tmp_path, trained,
     ("container", "c.npy", "a data file's name (tsae reads .npy files as arrays)", "c.tsz"),
     ("container", "c.tsae", "a model or detector file's name (.tsae)", "c.tsz"),
     ("data", "d.tsz", "a compressed container's name (.tsz)", "d.csv"),
+    # another program's format, or a compressor's: a model or container under it was written, and read by nothing
+    ("model", "m.parquet", "another format's name (.parquet)", "m.tsae"),
+    ("model", "m.XLSX", "another format's name (.XLSX)", "m.tsae"),
+    ("model", "m.npz", "another format's name (.npz)", "m.tsae"),
+    ("model", "m.pt", "another format's name (.pt)", "m.tsae"),
+    ("model", "m.tsae.zip", "another format's name (.zip)", "m.tsae"),
+    ("model", "m.tsae.gz", "a gzip file's name (.gz)", "m.tsae"),
+    ("model", "m.lvm", "a data file's name (tsae reads .lvm files as tables)", "m.tsae"),
+    ("container", "c.safetensors", "another format's name (.safetensors)", "c.tsz"),
+    ("container", "c.tsz.xz", "an xz file's name (.xz)", "c.tsz"),
 ])
 def test_one_rule_refuses_an_output_named_like_another_kind(kind, name, what, better) -> None:
     from tsae.io.paths import OUTPUT_KINDS, check_output_kind
@@ -63,6 +73,7 @@ def test_one_rule_refuses_an_output_named_like_another_kind(kind, name, what, be
 
 
 @pytest.mark.parametrize(("kind", "name"), [("model", "m.tsae"), ("model", "m.bin"), ("model", "m"),
+                                            ("model", "m.safetensors"),  # a .tsae file is one
                                             ("container", "c.TSZ"), ("data", "d.csv"), ("data", "d.wav")])
 def test_a_kind_keeps_its_own_suffix_and_unknown_ones(kind, name) -> None:
     from tsae.io.paths import check_output_kind
@@ -90,8 +101,24 @@ def test_data_is_not_written_under_another_formats_name(tmp_path, trained, comma
     result = CliRunner().invoke(cli, [*args, "-o", str(target), "-q"])
     assert result.exit_code == 1, result.output
     line, = result.output.strip().splitlines()
-    assert line.startswith(f"Error: {target}: tsae ") and line.endswith(f"name it {tmp_path / better}"), line
+    # detect score says what its output is (218a1ac): "the scores are written as a CSV table, not a .json file"
+    start = "the scores are " if name == "d.json" else "tsae "
+    assert line.startswith(f"Error: {target}: {start}") and line.endswith(f"name it {tmp_path / better}"), line
     assert not target.exists() and not list(tmp_path.glob(".*part"))
+
+
+@pytest.mark.parametrize(("command", "name"), [
+    (["detect", "fit", "{src}", "--epochs", "1", "--window", "16"], "fg.parquet"),
+    (["train", "{src}", "--epochs", "1", "--window", "16"], "m.npz"),
+])
+def test_a_model_is_not_written_under_another_formats_name(tmp_path, trained, command, name) -> None:
+    # detect fit -o fg.parquet wrote a detector (a safetensors file) under that name, exit 0
+    target = tmp_path / name
+    result = CliRunner().invoke(cli, [*(c.format(src=trained[0]) for c in command), "-o", str(target), "-q"])
+    assert result.exit_code == 1, result.output
+    assert result.output.strip() == (f"Error: {target}: refusing to write a model under another format's name "
+                                     f"({target.suffix}): name it {target.with_suffix('.tsae')}")
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("name", ["d.csv.gz", "d.TSV.xz", "d.npy", "d.flac", "d.bin", "d", "d.dat"])

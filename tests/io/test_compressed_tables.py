@@ -292,7 +292,9 @@ def test_a_model_is_refused_under_a_compressed_table_name(tmp_path: Path, plain:
     for name in ("m.csv.gz", "m.TSV.BZ2", "m.txt.xz"):
         with pytest.raises(ValueError, match="refusing to write a model under a data file's name"):
             check_model_output(tmp_path / name)
-    check_model_output(tmp_path / "m.gz")  # not a table's name: the user's choice
+    # not a table's name, but a gzip file's, which a model is not (as a data output x.gz is refused)
+    with pytest.raises(ValueError, match=r"m\.gz: refusing to write a model under a gzip file's name \(\.gz\)"):
+        check_model_output(tmp_path / "m.gz")
     out = tmp_path / "m.csv.gz"
     line = one_error_line("train", plain, "--window", "16", "-o", out, "-q")
     assert f"name it {tmp_path / 'm.tsae'}" in line, line
@@ -380,10 +382,20 @@ def test_a_comma_separated_file_never_reads_decimal_commas(tmp_path: Path) -> No
     path.write_text('a,b\n"0,5",1\n"1,5",2\n')
     with pytest.raises(ValueError) as info:
         read_table(path)
-    # it said "mixed decimal marks (the file's first decimal number has a decimal point)": no number has one
-    assert str(info.value) == (f"{path}: line 2, column 'a': not a number ('0,5'): a decimal comma in a "
-                               "comma-separated file, whose numbers have decimal points (separate its cells with ; to "
-                               "read decimal commas)")
+    # it said "mixed decimal marks (the file's first decimal number has a decimal point)", then "a decimal comma in
+    # a comma-separated file, whose numbers have decimal points": no number has one. Not read: a quoted "1,234" may
+    # as well be a thousands separator (an en-US export)
+    assert str(info.value) == (f"{path}: line 2, column 'a': not a number ('0,5'): a comma in a number of a "
+                               "comma-separated file (decimal commas are read where cells are separated by ; or tabs, "
+                               "thousands separators nowhere)")
+    every = tmp_path / "every.csv"  # every cell quoted, decimal commas only
+    every.write_text('"time","a","b"\n"0","0,5","0,25"\n"1","1,5","1,25"\n')
+    with pytest.raises(ValueError, match=r"every\.csv: line 2, column 'a': not a number \('0,5'\): a comma in a "
+                                         r"number of a comma-separated file \(decimal commas are read where"):
+        read_table(every)
+    semicolons = tmp_path / "semicolons.csv"  # the way the message points
+    semicolons.write_text('"time";"a";"b"\n"0";"0,5";"0,25"\n"1";"1,5";"1,25"\n')
+    np.testing.assert_array_equal(read_table(semicolons).values, [[0.5, 1.5], [0.25, 1.25]])
 
 
 def test_no_temporary_files_are_left_by_a_failed_compressed_write(tmp_path: Path, plain: Path) -> None:

@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from tsae.io.paths import SERIES_SUFFIXES, check_output, check_outputs, expand_inputs, plan_outputs, read_paths
+from tsae.io.paths import (
+    SERIES_SUFFIXES,
+    InputWarning,
+    check_output,
+    check_outputs,
+    expand_inputs,
+    plan_outputs,
+    read_paths,
+)
 
 
 def _touch(folder, *names):
@@ -18,7 +26,8 @@ def _touch(folder, *names):
 
 def test_expand_inputs_folders_globs_files(tmp_path) -> None:
     _touch(tmp_path, "b.csv", "a.wav", "notes.md", ".hidden.csv", "sub/c.npy", "x.denoised.wav")
-    found = expand_inputs([tmp_path], exclude=lambda name: name.startswith("x."))
+    with pytest.warns(InputWarning, match=r"1 file\(s\) in its sub-folders not read"):  # sub/c.npy
+        found = expand_inputs([tmp_path], exclude=lambda name: name.startswith("x."))
     assert [os.path.basename(f) for f in found] == ["a.wav", "b.csv"]
     assert [os.path.basename(f) for f in expand_inputs([tmp_path], recursive=True)] == [
         "a.wav", "b.csv", "c.npy", "x.denoised.wav"]
@@ -48,6 +57,23 @@ def test_a_folder_whose_files_are_all_in_sub_folders_says_how_to_reach_them(tmp_
     (tmp_path / "day1" / "a.csv").unlink()
     with pytest.raises(ValueError, match="files in this folder$"):
         expand_inputs([tmp_path])
+
+
+def test_a_folder_whose_sub_folders_hold_files_too_counts_them_in_a_warning(tmp_path) -> None:
+    import warnings
+
+    # counted: what the quoted pattern reads beyond the top level; not: other kinds, hidden folders, the output folder
+    _touch(tmp_path, "a.csv", "sub/b.csv", "sub/deeper/c.wav", "sub/notes.md", ".git/d.csv", "out/a.csv")
+    pattern = os.path.join(str(tmp_path), "**", "*")
+    with pytest.warns(InputWarning) as told:
+        assert expand_inputs([tmp_path], skip=[tmp_path / "out"]) == [str(tmp_path / "a.csv")]
+    assert [str(w.message) for w in told] == [
+        f"{tmp_path}: 2 file(s) in its sub-folders not read (give '{pattern}' with quotes to read them too)"]
+    assert len(expand_inputs([pattern])) == 4  # a.csv, out/a.csv, sub/b.csv, sub/deeper/c.wav
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing to tell: sub-folders read, or holding no input
+        expand_inputs([tmp_path], recursive=True)
+        expand_inputs([tmp_path / "sub" / "deeper"])
 
 
 def test_expand_inputs_skips_a_file_by_identity(tmp_path) -> None:
@@ -142,8 +168,6 @@ def test_two_inputs_with_one_output_name_are_both_named(tmp_path) -> None:
 
 
 def test_a_link_to_nothing_in_an_input_folder_is_told(tmp_path) -> None:
-    from tsae.io.paths import InputWarning
-
     _touch(tmp_path, "a.csv")
     os.symlink(tmp_path / "gone.csv", tmp_path / "b.csv")
     os.symlink(tmp_path / "gone.txt.bak", tmp_path / "notes.bak")  # not an input anyway: not told

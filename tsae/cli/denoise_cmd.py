@@ -95,7 +95,8 @@ def denoise_command(inputs: tuple[str, ...], output: str | None, model: Path | N
                     output_device: str | None, duration: float | None, device: str, quiet: bool) -> None:
     """Denoise speech in audio files (WAV, FLAC, OGG, Opus, MP3, AIFF; any rate, any channels).
 
-    INPUTS are files, folders or glob patterns. Each NAME.EXT becomes
+    INPUTS are files, folders (their top level; 'FOLDER/**/*', quoted, reads
+    sub-folders too) or glob patterns. Each NAME.EXT becomes
     NAME.denoised.EXT beside it (or goes to -o). The output keeps the input's sample
     rate, channels, format and bit depth; inputs are never overwritten and a file
     that fails leaves no output. With several files, one that fails (unreadable,

@@ -50,7 +50,8 @@ def reconstruct_command(model: Path, inputs: tuple[str, ...], output: str, worke
 
     With one input file (or -, a table, audio or a .npy array on stdin), -o is the
     output file (or -, stdout, in the input's kind: see --to). With several files,
-    folders or globs, -o is a folder: each file is written there under its own name (a.csv.gz compressed again), a
+    folders (their top level; 'FOLDER/**/*', quoted, reads sub-folders too) or globs, -o is a folder: each file is
+    written there under its own name (a.csv.gz compressed again), a
     manifest CSV records every file (ok/failed, error, samples, channels,
     reconstruction RMSE/MSE, seconds, the input's and the model's size and
     modification time, and the warning told of it: a sample rate other than the

@@ -72,8 +72,8 @@ def train_command(data: tuple[Path | str, ...], output: Path, family: str | None
                   params: dict[str, str], normalize: str, window_fn: str | None, epochs: int, batch_size: int,
                   lr: float, patience: int, val_fraction: float, max_seconds: float | None, seed: int,
                   init: Path | None, device: str, quiet: bool) -> None:
-    """Train an autoencoder on DATA (CSV tables, .npy arrays, audio files, or folders of them; - for stdin,
-    once: a table, audio or an array, told by its first bytes).
+    """Train an autoencoder on DATA (CSV tables, .npy arrays, audio files, or folders of them, sub-folders
+    included; - for stdin, once: a table, audio or an array, told by its first bytes).
 
     CSV files (also .csv.gz, .bz2, .xz; ';' or tab separated with decimal commas) have
     one column per channel; a time column (time, timestamp, date, ...) and a 'label'

@@ -184,9 +184,11 @@ def expand_inputs(
         Accept fsspec URLs (kept as they are; URL globs are expanded through fsspec, and filtered as local globs
         are).
     recursive
-        Look into sub-folders of a folder too.
+        Look into sub-folders of a folder too. Otherwise a folder's files in its sub-folders are told in one
+        :class:`InputWarning` (how many, and the quoted glob ``FOLDER/**/*`` that reads them too).
     skip
-        Files never listed from a folder (e.g. the manifest the command writes).
+        Files never listed from a folder (e.g. the manifest the command writes); a folder among them (the
+        command's output folder) is left out of that count.
     exclude
         ``exclude(name)`` True leaves a file found in a folder or by a glob out
         (e.g. a command's own earlier outputs). Hidden files are always left out.
@@ -232,7 +234,7 @@ def expand_inputs(
             continue
         path = Path(text)
         try:
-            files += _expand_local(path, text, recursive, accepted, wanted)
+            files += _expand_local(path, text, recursive, accepted, wanted, skipped)
         except PermissionError as error:  # a folder not listable, or a file in a folder not searchable
             raise ValueError(permission_denied(error.filename if error.filename is not None else path)) from None
     # one file named twice (a.wav and ./a.wav, a link to it) is one input, as the user spelled it first
@@ -263,17 +265,23 @@ def permission_denied(path: PathLike, *, reading: bool = True) -> str:
 
 
 def _expand_local(path: Path, text: str, recursive: bool, accepted: set[str],
-                  wanted: Callable[[Path], bool]) -> list[str]:
+                  wanted: Callable[[Path], bool], skipped: _Files) -> list[str]:
     """The files one local input of :func:`expand_inputs` names (a file, a folder's, or a glob's)."""
     files: list[str] = []
     if path.is_dir():
         listing = list(path.rglob("*") if recursive else path.iterdir())
         found = sorted((str(p) for p in listing if wanted(p)), key=Path)  # by path parts, as Path sorts
         _warn_broken_links(path, listing, accepted)
+        deeper = 0 if recursive else _files_deeper(path, wanted, skipped)
+        pattern = f"'{os.path.join(glob.escape(str(path)), '**', '*')}'"
         if not found:
-            deeper = not recursive and any(wanted(p) for p in path.rglob("*"))
-            hint = f" (its sub-folders have some: give '{path / '**' / '*'}' with quotes)" if deeper else ""
+            hint = f" (its sub-folders have some: give {pattern} with quotes)" if deeper else ""
             raise ValueError(f"{path}: no {_kinds(accepted)} files in this folder{hint}")
+        if deeper:
+            import warnings
+
+            warnings.warn(f"{path}: {deeper} file(s) in its sub-folders not read (give {pattern} with quotes to "
+                          "read them too)", InputWarning, stacklevel=3)
         files += found
     elif path.exists():
         files.append(text)
@@ -292,6 +300,19 @@ def _expand_local(path: Path, text: str, recursive: bool, accepted: set[str],
 
 class InputWarning(UserWarning):
     """Something in an input folder was left out, and the user should know."""
+
+
+def _files_deeper(folder: Path, wanted: Callable[[Path], bool], skipped: _Files) -> int:
+    """How many wanted files lie in ``folder``'s sub-folders, which a folder input does not read: what a glob
+    ``FOLDER/**/*`` adds (hidden sub-folders left out, as the glob leaves them), not counting those under a
+    ``skipped`` folder (the command's own output folder) nor behind a link to a folder."""
+    count = 0
+    for depth, (top, folders, names) in enumerate(os.walk(folder)):
+        folders[:] = [name for name in folders
+                      if not name.startswith(".") and skipped.find(os.path.join(top, name)) is None]
+        if depth:
+            count += sum(wanted(Path(top, name)) for name in names)
+    return count
 
 
 def _warn_broken_links(folder: Path, listing: list[Path], accepted: set[str]) -> None:
@@ -572,8 +593,10 @@ def check_output_kind(output: PathLike, kind: str, better: str = "") -> None:
     :func:`tsae.io.series.read_series` reads as a series (CSV/TSV/TXT tables, also compressed as
     ``.csv.gz`` ..., ``.npy``, audio); any kind is refused under another kind's suffix
     (:data:`NOT_DATA_SUFFIXES`); data is also refused under another program's format's suffix or a compressed
-    name that is not a table's (:func:`_check_data_suffix`). Other names (no suffix, ``.bin``) are the user's
-    choice and are kept.
+    name that is not a table's (:func:`_check_data_suffix`), a model or container under another program's format's
+    suffix (:data:`FOREIGN_DATA_SUFFIXES`, ``.parquet``, ``.pt``, ``.zip``; a model may be ``.safetensors``, which
+    it is), JSON text's or a compressor's (``.gz``, ``.bz2``, ``.xz``). Other names (no suffix, ``.bin``) are the
+    user's choice and are kept.
     ``better`` is the suffix the refusal suggests (default: the kind's own).
 
     Raises
@@ -585,20 +608,41 @@ def check_output_kind(output: PathLike, kind: str, better: str = "") -> None:
     if kind == "data":
         _check_data_suffix(output, better)
     suffix = split_suffix(output)[1]
-    if kind != "data" and suffix.lower() in SERIES_SUFFIXES:
-        lower = suffix.lower()
-        read_as = "tables" if lower in TABLE_SUFFIXES else "arrays" if lower in ARRAY_SUFFIXES else "audio"
+    lower = suffix.lower()
+    if kind != "data" and (lower in SERIES_SUFFIXES or lower in READ_ONLY_TABLE_SUFFIXES):
+        tables = lower in TABLE_SUFFIXES or lower in READ_ONLY_TABLE_SUFFIXES
+        read_as = "tables" if tables else "arrays" if lower in ARRAY_SUFFIXES else "audio"
         what, why = "a data file's", f"tsae reads {suffix} files as {read_as}"
     else:
         suffix = Path(str(output)).suffix
+        lower = suffix.lower()
         names = NOT_DATA_SUFFIXES if kind == "data" else {**NOT_DATA_SUFFIXES, **_TEXT_SUFFIXES}
-        found = names.get(suffix.lower()) if suffix.lower() != own else None
+        found = names.get(lower) if lower != own else None
+        if found is None and kind != "data":
+            found = _foreign_binary_name(lower, kind)
         if found is None:
             return
         what, why = found, suffix
     text = str(output)
+    stem, target = text[: len(text) - len(suffix)], better or own
+    # m.tsae.gz -> m.tsae, not m.tsae.tsae
     raise ValueError(f"{output}: refusing to write {writes} under {what} name ({why}): name it "
-                     f"{text[: len(text) - len(suffix)]}{better or own}")
+                     f"{stem if stem.lower().endswith(target) else stem + target}")
+
+
+#: the compressors whose suffixes a model or container is not named with: tsae neither compresses nor decompresses one
+_COMPRESSORS = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz"}
+
+
+def _foreign_binary_name(suffix: str, kind: str) -> str | None:
+    """What a model or container named with (lower case) ``suffix`` would be taken for: another program's format
+    (:data:`FOREIGN_DATA_SUFFIXES`: ``m.parquet``, ``m.pt``, ``m.zip``) or a compressed file (``m.tsae.gz``), whose
+    readers fail on it; None for a name no format claims, and for ``.safetensors`` on a model, which is one."""
+    if suffix in _COMPRESSORS:
+        return f"{'an' if suffix == '.xz' else 'a'} {_COMPRESSORS[suffix]} file's"
+    if suffix in FOREIGN_DATA_SUFFIXES and not (kind == "model" and suffix == ".safetensors"):
+        return "another format's"
+    return None
 
 
 #: suffixes of formats tsae writes no data in: another program's audio or video container, array or table format

@@ -305,8 +305,9 @@ def _not_a_number(line: int, name: str, cell: str, decimal: str | None, commas: 
     if commas:
         with contextlib.suppress(ValueError):
             _as_float(cell, ",")
-            problem += (": a decimal comma in a comma-separated file, whose numbers have decimal points (separate its "
-                        "cells with ; to read decimal commas)")
+            # a decimal comma or a thousands separator ("1,234"): the file's other numbers tell nothing about which
+            problem += (": a comma in a number of a comma-separated file (decimal commas are read where cells are "
+                        "separated by ; or tabs, thousands separators nowhere)")
     elif decimal is not None:
         other = "," if decimal == "." else "."
         with contextlib.suppress(ValueError):

@@ -263,7 +263,8 @@ def denoise_files(
     checked_atten_limit(atten_limit)
     checked_resample_quality(resample_quality)
     inputs = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
-    files = expand_inputs(inputs, AUDIO_SUFFIXES, exclude=_is_denoised)
+    # an output folder inside an input folder holds no input its sub-folder warning should count
+    files = expand_inputs(inputs, AUDIO_SUFFIXES, exclude=_is_denoised, skip=() if output is None else (output,))
     # a folder or a pattern given writes to a folder, even when it holds one file
     planned = plan_outputs(files, output, default=lambda f: str(default_output(f)),
                            folder=True if output is not None and names_many(inputs) else None)

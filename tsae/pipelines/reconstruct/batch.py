@@ -392,7 +392,9 @@ def _plan_batch(model_path: Path, inputs: Iterable[str | os.PathLike], out: str,
     manifest_path = Path(manifest) if manifest is not None else (
         Path(out) / MANIFEST_NAME if not is_url(out) else Path.cwd() / MANIFEST_NAME)
     # an earlier run's manifest is not an input; any other file the manifest would replace stays one (and is refused)
-    skip = (manifest_path,) if _is_manifest(manifest_path) else ()
+    skip: tuple[Path, ...] = (manifest_path,) if _is_manifest(manifest_path) else ()
+    if not is_url(out):  # an output folder inside an input folder holds no input its sub-folder warning should count
+        skip += (Path(out),)
     inputs = list(inputs)
     files = _without_manifests(expand_inputs(inputs, SERIES_SUFFIXES, urls=True, skip=skip), inputs)
     pairs = plan_outputs(files, out, folder=True)
