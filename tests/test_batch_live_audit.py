@@ -319,9 +319,9 @@ def test_the_manifest_is_not_rewritten_after_every_file(tiny_model, tmp_path, mo
     writes = []
     real = batch._write_manifest  # batch's own name: _run_batch looks it up there
 
-    def counted(path, rows):  # type: ignore[no-untyped-def]
+    def counted(path, rows, *args):  # type: ignore[no-untyped-def]
         writes.append(len(rows))
-        real(path, rows)
+        real(path, rows, *args)
 
     monkeypatch.setattr(batch, "_write_manifest", counted)
     result = reconstruct_files(tiny_model, [folder], tmp_path / "out", device="cpu", quiet=True)
@@ -619,11 +619,11 @@ def test_a_ctrl_c_during_the_first_manifest_write_still_leaves_a_manifest(tmp_pa
     calls: list[Path] = []
     real = batch._write_manifest  # batch's own name: _run_batch looks it up there
 
-    def interrupted_once(path, rows) -> None:  # type: ignore[no-untyped-def]
+    def interrupted_once(path, rows, *args) -> None:  # type: ignore[no-untyped-def]
         calls.append(path)
         if len(calls) == 1:
             raise KeyboardInterrupt
-        real(path, rows)
+        real(path, rows, *args)
 
     monkeypatch.setattr(batch, "_write_manifest", interrupted_once)
     with pytest.raises(KeyboardInterrupt):

@@ -473,3 +473,32 @@ def test_a_flac_cut_short_of_its_header_length_says_so(tmp_path) -> None:
         list(iter_audio_blocks(path, 1000))
     with pytest.raises(ValueError, match=r"cut.flac: file ends after 3000 of the 5000 sample frames its header"):
         read_audio(path)
+
+
+def test_an_audio_file_whose_header_does_not_fit_is_said_to_be_one_the_disk_may_not_hold(tmp_path) -> None:
+    # before: "x.wav: cannot write WAV (PCM_16) at 16000 Hz with 1 channel(s) (System error)", from
+    # `tsae denoise noisy.wav -o x.wav` on a full disk, as if the format could not hold that rate; a file size limit
+    # (set in the child, ignoring SIGXFSZ as a full disk sends none) cuts the header's write short as a full disk does
+    import os
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    def small_files() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20, resource.RLIM_INFINITY))
+
+    out = tmp_path / "x.wav"
+    code = f"""import numpy as np
+from tsae.io.audio import write_audio
+try:
+    write_audio({str(out)!r}, np.zeros(1000), 16000)
+except ValueError as error:
+    print(error)
+"""
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                           preexec_fn=small_files, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert shown.stdout.strip() == f"{out}: cannot write it (System error; is the disk full?)", \
+        shown.stdout + shown.stderr
+    assert list(tmp_path.iterdir()) == []

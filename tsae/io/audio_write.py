@@ -254,6 +254,8 @@ def open_audio_writer(
             handle = sf.SoundFile(_sf_name(tmp), "w", samplerate=int(sample_rate), channels=int(channels),
                                   subtype=sub, format=fmt)
         except (RuntimeError, OSError) as error:
+            if "System error" in _detail(error):  # its header did not fit (a full disk): not the format's fault
+                raise _write_error(path, error) from None
             raise ValueError(f"{path}: cannot write {fmt} ({sub}) at {int(sample_rate)} Hz with {int(channels)} "
                              f"channel(s) ({_detail(error)})") from None
         with handle:

@@ -261,3 +261,17 @@ def test_two_batches_into_one_folder_keep_each_others_rows(job, tmp_path, monkey
     rows = read_manifest(out / "manifest.csv")
     assert sorted(Path(key).name for key in rows) == ["a.csv", "b.csv", "c.csv"]
     assert rows[str(other / "c.csv")]["status"] == "ok" and rows[str(folder / "a.csv")]["samples"] == "200"
+
+
+def test_rows_found_done_by_time_get_their_columns_while_other_files_are_redone(job) -> None:
+    # before: the rows of an earlier version's manifest found done (not this run's to redo) were read back from the
+    # manifest before each write, so a run that redid another file wrote them without the columns they were given
+    folder, model, out = job
+    manifest = out / "manifest.csv"
+    _rewrite(manifest, OLD_FIELDS)
+    write_csv(folder / "b.csv", 150)  # redone; a.csv found done by the times alone
+    again = reconstruct_files(model, [folder], out, device="cpu", quiet=True)
+    assert again.skipped == 1 and again.ok == 2
+    row = read_manifest(manifest)[str(folder / "a.csv")]
+    assert int(row["input_mtime_ns"]) == (folder / "a.csv").stat().st_mtime_ns
+    assert int(row["output_size"]) == Path(row["output"]).stat().st_size

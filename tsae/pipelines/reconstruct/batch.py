@@ -53,7 +53,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -292,7 +292,7 @@ def reconstruct_files(
             Path(out).mkdir(parents=True, exist_ok=True)
         _run_batch(loaded, model_path, manifest_path, rows, todo, len(pairs), skipped, workers=workers, dask=dask,
                    device=device, batch_size=batch_size, show=(not quiet and stderr_is_terminal())
-                   if progress is None else progress, identities=identities, dirty=filled)
+                   if progress is None else progress, identities=identities, filled=filled)
     result.rows = {src: rows[src] for src, _ in pairs}
     return result
 
@@ -304,7 +304,7 @@ MANIFEST_INTERVAL = 1.0
 def _run_batch(loaded: Any, model_path: Path, manifest_path: Path, rows: dict[str, dict[str, Any]],
                todo: list[tuple[str, str]], total: int, skipped: int, *, workers: int, dask: Any, device: str,
                batch_size: int, show: bool, identities: dict[str, dict[str, Any]] | None = None,
-               dirty: bool = False) -> None:
+               filled: Collection[str] = ()) -> None:
     """Run ``todo``, recording each finished file in ``rows`` and the manifest.
 
     The row of a file done gets its ``identities`` (:data:`IDENTITY_FIELDS`, by input) and its output's
@@ -312,17 +312,18 @@ def _run_batch(loaded: Any, model_path: Path, manifest_path: Path, rows: dict[st
     whichever way it ran (this process, local workers, the GPU or Dask). The manifest is
     rewritten whole, so not after every file (10,000 tiny files made that quadratic: most
     of the run): at most every :data:`MANIFEST_INTERVAL` seconds (or 20 times the last
-    rewrite, for a long manifest), and at the end, also after Ctrl-C (or when ``dirty``:
-    rows resumed from an earlier manifest got their identities). A crash loses at most
+    rewrite, for a long manifest), and at the end, also after Ctrl-C (or when rows resumed from an earlier
+    manifest got their identities: the files ``filled``). A crash loses at most
     those last rows; their files are redone by the next run. A Ctrl-C during the first
     write (before any file ran) still leaves a manifest.
     """
     from tqdm import tqdm
 
     identities = identities or {}
-    own = {src for src, _ in todo}  # the rows this run writes; the others are read back before each write
+    # the rows this run writes (a row given its identities too); the others are read back before each write
+    own = {src for src, _ in todo} | set(filled)
     bar = tqdm(total=total, initial=skipped, unit="file", desc="reconstruct", disable=not show)
-    state = {"due": 0.0, "dirty": dirty, "written": False}
+    state = {"due": 0.0, "dirty": bool(filled), "written": False}
 
     def write() -> None:
         start = time.monotonic()

@@ -226,18 +226,19 @@ def _done_already(src: str, dst: str, model_path: Path, row: dict[str, Any] | No
 
 def _resume(previous: dict[str, dict[str, Any]], pairs: list[tuple[str, str]], model_path: Path,
             model_identity: tuple[int, int] | None = None,
-            ) -> tuple[dict[str, dict[str, Any]], list[tuple[str, str]], int, bool]:
-    """Manifest rows to keep, the pairs still to do, how many were already done, and whether a row kept
+            ) -> tuple[dict[str, dict[str, Any]], list[tuple[str, str]], int, set[str]]:
+    """Manifest rows to keep, the pairs still to do, how many were already done, and the files whose row kept
     got its identities filled (a row of an earlier version's manifest, found done by the times alone)."""
     rows: dict[str, dict[str, Any]] = {}
     todo: list[tuple[str, str]] = []
-    filled = False
+    filled: set[str] = set()
     for src, dst in pairs:
         old = previous.get(src)
         if old is not None and old.get("status") == "ok" and old.get("output") == dst \
                 and _done_already(src, dst, model_path, old, model_identity):
             rows[src], upgraded = _with_identities(old, src, model_identity)
-            filled = filled or upgraded
+            if upgraded:
+                filled.add(src)
         else:
             todo.append((src, dst))
     skipped = len(rows)
