@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tsae.pipelines.reconstruct import batch
+from tsae.pipelines.reconstruct import batch, manifest
 from tsae.pipelines.reconstruct.batch import MANIFEST_FIELDS, read_manifest, reconstruct_files
 
 OLD_FIELDS = ["file", "output", "status", "error", "samples", "channels", "rmse", "mse", "seconds"]
@@ -275,3 +275,23 @@ def test_rows_found_done_by_time_get_their_columns_while_other_files_are_redone(
     row = read_manifest(manifest)[str(folder / "a.csv")]
     assert int(row["input_mtime_ns"]) == (folder / "a.csv").stat().st_mtime_ns
     assert int(row["output_size"]) == Path(row["output"]).stat().st_size
+
+
+def test_an_unchanged_input_whose_redo_fails_keeps_its_earlier_output(job, monkeypatch) -> None:
+    # the removal is for an output of an input since edited: a redo of the same input that fails for another reason
+    # (here the model retrained, Ctrl-C, a worker lost) leaves the output it made before, still that input's
+    folder, model, out = job
+    before = (out / "b.csv").read_bytes()
+    os.utime(model)  # "retrained": every file is redone
+    real = batch._dispatch
+
+    def failing(loaded, model_path, todo, done, **kwargs):  # type: ignore[no-untyped-def]
+        for src, dst in todo:
+            done(manifest._row(src, dst, "failed", "interrupted (Ctrl-C)"))
+
+    monkeypatch.setattr(batch, "_dispatch", failing)
+    again = reconstruct_files(model, [folder], out, device="cpu", quiet=True)
+    monkeypatch.setattr(batch, "_dispatch", real)
+    row = again.rows[str(folder / "b.csv")]
+    assert row["status"] == "failed" and row["error"] == "interrupted (Ctrl-C)"
+    assert (out / "b.csv").read_bytes() == before

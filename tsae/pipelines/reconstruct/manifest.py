@@ -250,13 +250,17 @@ def _resume(previous: dict[str, dict[str, Any]], pairs: list[tuple[str, str]], m
 
 def without_earlier_output(row: dict[str, Any], earlier: dict[str, Any] | None) -> dict[str, Any]:
     """A failed ``row``, its ``earlier`` output removed: the one an earlier run made of the file (its ``ok`` row's
-    output, still of the size and time it records; else the output is not that run's, and is left alone).
+    output, still of the size and time it records; else the output is not that run's, and is left alone) from the
+    input as it was then (the input's size and time now differ from those the row records).
 
-    Without, the output of the input as it was stayed in the folder beside a row saying the file failed.
+    Without, the output of the input as it was stayed in the folder beside a row saying the file failed. An output
+    of the input as it still is stays when its redo fails for another reason (the model retrained and refusing the
+    file, Ctrl-C, a worker lost): it is still that input's, made by the model of its row.
     """
     output = str(row.get("output", ""))
     if row.get("status") == "ok" or not earlier or earlier.get("status") != "ok" or earlier.get("output") != output \
-            or is_url(output) or (recorded := _recorded(earlier, "output")) is None or recorded != _identity(output):
+            or is_url(output) or (recorded := _recorded(earlier, "output")) is None or recorded != _identity(output) \
+            or (made_from := _recorded(earlier, "input")) is None or made_from == _identity(str(row["file"])):
         return row
     try:
         os.remove(output)
