@@ -231,7 +231,8 @@ def test_reading_a_table_shows_a_row_counter_on_a_terminal_unless_quiet(tmp_path
         assert "read t.csv" not in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("name", ["scores.npy", "scores.wav", "scores.json", "scores.flac"])
+@pytest.mark.parametrize("name", ["scores.npy", "scores.wav", "scores.json", "scores.flac", "scores.npz",
+                                  "scores.parquet"])
 def test_scores_named_like_another_kind_of_file_are_refused_before_scoring(tmp_path, detector_file, test_data, name):
     """-o scores.npy (or .wav, .json) wrote CSV text under that name, which every reader of its kind then failed on;
     now one line naming the output and a .csv name, before any scoring, and nothing is written."""

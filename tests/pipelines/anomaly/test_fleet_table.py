@@ -164,7 +164,8 @@ def test_score_group_by_refuses_an_output_named_for_a_format_tsae_does_not_write
     # before: without --group-by refused in one line, with it CSV text written under that name, exit 0
     table = write(tmp_path / "fleet.csv", fleet_lines({"a": test_data[:100]}))
     result = score([table, "--detector", detector_file, "-o", tmp_path / name, "--group-by", "host"])
-    assert result.exit_code == 1 and "does not write" in result.output and name in result.output, result.output
+    assert result.exit_code == 1 and "the scores are written as a CSV table" in result.output, result.output
+    assert name in result.output and "s.csv\n" in result.output, result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fleet.csv"]
 
 
