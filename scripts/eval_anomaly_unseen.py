@@ -261,6 +261,7 @@ def evaluate(family: str, seed: int, kinds: list[str], anchors: list[str], train
         warnings.simplefilter("ignore")
         detector = tsae.Detector(**{"seed": 0, **detector_kw}).fit(base.X[:train].T)
     fit_s = time.perf_counter() - started
+    fitted = {"tsae_window": int(detector.window_), "tsae_terms": "+".join(detector.selfcheck_.chosen)}
     rows = []
     for kind in kinds:
         X, y = inject(base, kind, train, np.random.default_rng([seed, fam, KINDS.index(kind), 57]))
@@ -275,6 +276,8 @@ def evaluate(family: str, seed: int, kinds: list[str], anchors: list[str], train
                     scores = (tsae_scores(X, detector) if method == "tsae"
                               else anchor_scores(method, X, train, window, seed))
                 row["seconds"] = time.perf_counter() - started + (fit_s if method == "tsae" else 0.0)
+                if method == "tsae":
+                    row.update(fitted)
                 row.update(series_metrics(y[train:], scores[train:], window))
                 line.append(f"{method} {row['pr']:.2f}/{row['vus_pr']:.2f}")
             except Exception as error:  # one failing anchor must not end the run: it is reported
