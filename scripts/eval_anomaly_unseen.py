@@ -175,11 +175,13 @@ def normal(family: str, n: int, rng: np.random.Generator) -> Base:
 # ----------------------------------------------------------------------------------------------- anomalies
 def inject(base: Base, kind: str, train: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """``(X, labels)``: a copy of ``base.X`` with one anomaly of ``kind`` in the middle 60% of its test rows."""
+    if kind not in APPLIES[base.family]:
+        raise ValueError(f"anomaly {kind!r} does not apply to {base.family!r}")
     X = base.X.copy()
     n, channels = X.shape
     P = base.period
     test = n - train
-    start = int(rng.integers(train + test // 5, n - test // 5))
+    start = int(rng.integers(train + test // 5, n - max(test // 5, 2 * P)))  # 2 periods: room for the longest
     channel = int(rng.integers(channels))
     labels = np.zeros(n, dtype=np.int8)
     spread = float(base.X[:train, channel].std())
@@ -232,14 +234,12 @@ def inject(base: Base, kind: str, train: int, rng: np.random.Generator) -> tuple
         start = int(near[np.argmin(np.abs(X[near, channel] - X[near - h, channel]))])
         X[start: start + h, channel] = base.X[start - h: start, channel]
         labels[start: start + h] = 1
-    elif kind == "corr_break":
+    else:  # corr_break
         assert base.extra is not None
         lag = int(0.37 * float(base.extra[0]))
         stop = min(start + 2 * P, n - 1)
         X[start:stop, channel] = base.X[start - lag: stop - lag, channel]
         labels[start:stop] = 1
-    else:
-        raise ValueError(f"anomaly {kind!r} does not apply to {base.family!r}")
     return X, labels
 
 
