@@ -48,7 +48,7 @@ def test_an_unknown_family_is_a_one_line_exit(eu: ModuleType) -> None:
 
 
 def test_a_tiny_run_prints_both_tables_and_writes_every_number(eu: ModuleType, tmp_path: Path, capsys) -> None:
-    pytest.importorskip("TSB_AD", reason="VUS-PR and the series' window are TSB-AD's (pip install --no-deps TSB-AD==1.5)")
+    pytest.importorskip("TSB_AD", reason="VUS-PR and the window are TSB-AD's (pip install --no-deps TSB-AD==1.5)")
     pytest.importorskip("sklearn", reason="the pca anchor is scikit-learn's (the eval extra)")
     out = tmp_path / "unseen.json"
     assert eu.main(["--families", "telemetry", "--kinds", "spike,flat", "--only", "pca", "--seeds", "1",
