@@ -31,8 +31,10 @@ Measures (scripts/anomaly_metrics.py): PR-AUC (average precision) and VUS-PR (TS
 there and tsae's lead (tsae minus the best anchor), then the mean over the cases (families x kinds).
 
 Seeds: anything decided from this script is decided on ``--first-seed 100``; reported tables use seeds from 0.
-The default run (3 seeds, every family and anchor) took about 10 minutes on one shared thread; ``--quick`` runs
-one seed without the slowest anchors (pyod_ae, poly).
+One seed of the default run took 3 minutes on one thread of a shared 2-core machine (about half of it TSB-AD's
+VUS-PR, 0.4-1.2 s a series and method), so the default 3 seeds about 9 (seeds 100-102 and 0-2 run side by side:
+20-22 minutes each); ``--quick`` runs one seed without iforest, pyod_ae and poly (the slowest, and the weakest
+here: 2.5 minutes on seed 100, load 3 on the 2 cores).
 
 Usage: ``python scripts/eval_anomaly_unseen.py [--first-seed 0] [--seeds 3] [--families a,b] [--kinds a,b]
 [--only a,b] [--skip a,b] [--train 1200] [--test 1000] [--detector-kw JSON] [--quick] [--json FILE] [-q]``
@@ -72,7 +74,7 @@ APPLIES = {
     "multi3": ("corr_break", "amplitude", "noise", "flat", "spike", "contextual"),
 }
 MEASURES = (("pr", "PR-AUC"), ("vus_pr", "VUS-PR"))
-QUICK_SKIP = ("pyod_ae", "poly")
+QUICK_SKIP = ("iforest", "pyod_ae", "poly")  # the slowest, and the weakest here
 
 
 @dataclass
