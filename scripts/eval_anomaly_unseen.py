@@ -37,7 +37,7 @@ VUS-PR, 0.4-1.2 s a series and method), so the default 3 seeds about 9 (seeds 10
 here: 2.5 minutes on seed 100, load 3 on the 2 cores).
 
 Usage: ``python scripts/eval_anomaly_unseen.py [--first-seed 0] [--seeds 3] [--families a,b] [--kinds a,b]
-[--only a,b] [--skip a,b] [--train 1200] [--test 1000] [--detector-kw JSON] [--quick] [--json FILE] [-q]``
+[--only a,b] [--skip a,b] [--train 1200] [--test 1000] [--detector-kw JSON] [--quick] [--json FILE] [-q|--quiet]``
 """
 from __future__ import annotations
 
