@@ -561,6 +561,29 @@ def test_a_worker_stop_lost_in_a_del_still_stops_its_file_quietly(tiny_model, tm
     assert "Traceback" not in capsys.readouterr().err
 
 
+class _FreesInDel:
+    """A native object's finalizer that a Ctrl-C reaches half-way: it must still mark what it freed."""
+
+    marked = False
+
+    def __del__(self) -> None:
+        workers._stop_worker(signal.SIGINT, None)  # the signal, between freeing and marking freed
+        _FreesInDel.marked = True
+
+
+def test_a_worker_stop_does_not_cut_a_finalizer_short(monkeypatch) -> None:
+    # the handler raised inside __del__ (swallowed by Python), so the rest of the finalizer never ran: llvmlite's
+    # and soundfile's free a native object there and then mark it freed; a worker stopped by a Ctrl-C to the group
+    # once died of glibc's 'double free detected' (CI)
+    monkeypatch.setattr(workers, "_WORKER_STATE", {**workers._WORKER_STATE, "busy": True, "stopping": False,
+                                                   "output": "", "before": None})
+    monkeypatch.setattr(sys, "unraisablehook", workers._quiet_lost_stop)
+    _FreesInDel()
+    assert _FreesInDel.marked and workers._WORKER_STATE["stopping"]
+    with pytest.raises(workers.WorkerStopped, match="interrupted"):
+        workers._stop_check(1)  # the stop is raised at the file's next block instead
+
+
 def test_a_worker_stop_after_its_output_is_in_place_lets_the_file_finish(tmp_path, monkeypatch) -> None:
     # failed then, the file left a complete output that the parent, seeing a failed row, never recorded
     out = tmp_path / "out.csv"

@@ -74,8 +74,23 @@ def _stop_worker(signum: int, frame: Any) -> None:
     if _WORKER_STATE["stopping"]:
         return
     _WORKER_STATE.update(stopping=True, signum=signum)
-    if not _output_committed():
+    if not _output_committed() and not _in_finalizer(frame):
         raise _stop_error()
+
+
+def _in_finalizer(frame: Any) -> bool:
+    """Whether a signal handler's ``frame`` (None: its caller's) runs inside a ``__del__``.
+
+    There the raise would be swallowed anyway (:func:`_stop_check` raises the stop at the file's next block),
+    and it would cut the finalizer short between freeing a native object and marking it freed (llvmlite's,
+    soundfile's): a worker stopped by a Ctrl-C to the group once died of glibc's ``double free detected``.
+    """
+    frame = frame if frame is not None else sys._getframe(2)
+    while frame is not None:
+        if frame.f_code.co_name == "__del__":
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _waiting_for_work(frame: Any) -> bool:
