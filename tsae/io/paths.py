@@ -624,10 +624,19 @@ def check_output_kind(output: PathLike, kind: str, better: str = "") -> None:
             return
         what, why = found, suffix
     text = str(output)
-    stem, target = text[: len(text) - len(suffix)], better or own
-    # m.tsae.gz -> m.tsae, not m.tsae.tsae
     raise ValueError(f"{output}: refusing to write {writes} under {what} name ({why}): name it "
-                     f"{stem if stem.lower().endswith(target) else stem + target}")
+                     f"{suffixed(text[: len(text) - len(suffix)], better or own)}")
+
+
+def suffixed(stem: str, suffix: str) -> str:
+    """The name a refusal suggests: ``stem`` with ``suffix``, unless it ends so already (any case).
+
+    Examples
+    --------
+    >>> suffixed("m", ".tsae"), suffixed("m.tsae", ".tsae"), suffixed("s.CSV", ".csv")
+    ('m.tsae', 'm.tsae', 's.CSV')
+    """
+    return stem if stem.lower().endswith(suffix) else stem + suffix
 
 
 #: the compressors whose suffixes a model or container is not named with: tsae neither compresses nor decompresses one
@@ -707,5 +716,5 @@ __all__ = [
     "OUTPUT_KINDS", "SERIES_SUFFIXES", "TABLE_SUFFIXES", "check_data_output", "check_model_output", "check_output",
     "check_output_kind", "check_outputs", "check_stdin_not_output", "expand_inputs", "is_url", "join", "kind_suffix",
     "name_of", "names_many", "nearest_existing", "output_is_folder", "plan_outputs", "read_paths", "same_regular_file",
-    "shown_name", "split_suffix", "url_glob", "written_file",
+    "shown_name", "split_suffix", "suffixed", "url_glob", "written_file",
 ]

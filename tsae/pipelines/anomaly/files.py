@@ -296,15 +296,14 @@ def _check_scores_name(output: Path) -> None:
     """Refuse a scores file named like an array, audio or JSON file or another program's table or array
     (``-o scores.npy``, ``s.npz``, ``s.parquet``): the scores are a CSV table, and CSV text under such a name fails
     every reader of that kind; then any name a data output may not have
-    (:func:`~tsae.io.paths.check_data_output`: ``-o s.parquet``, ``s.tsae``), with or without ``--group-by``."""
-    from tsae.io.paths import ARRAY_SUFFIXES, AUDIO_SUFFIXES, FOREIGN_DATA_SUFFIXES
+    (:func:`~tsae.io.paths.check_data_output`: ``-o s.tsae``, ``s.gz``), with or without ``--group-by``."""
+    from tsae.io.paths import ARRAY_SUFFIXES, AUDIO_SUFFIXES, FOREIGN_DATA_SUFFIXES, suffixed
 
     suffix = kind_suffix(output)
     if suffix in ARRAY_SUFFIXES or suffix in AUDIO_SUFFIXES or suffix == ".json" or suffix in FOREIGN_DATA_SUFFIXES:
-        text = str(output)
-        stem = text[: len(text) - len(suffix)]  # s.csv.zst -> s.csv, not s.csv.csv
+        text = str(output)  # s.csv.zst -> s.csv, not s.csv.csv
         raise ValueError(f"{output}: the scores are written as a CSV table, not a {suffix} file: name it "
-                         f"{stem if stem.lower().endswith('.csv') else stem + '.csv'}")
+                         f"{suffixed(text[: len(text) - len(suffix)], '.csv')}")
     check_data_output(output)
 
 
