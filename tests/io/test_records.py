@@ -871,3 +871,18 @@ def test_a_header_one_column_short_mid_stream_does_not_shift_the_rows_that_fit_t
     rows, times = parser.parse(lines)
     assert rows.tolist() == [[1, 2], [3, 4], [5, 6], [7, 8]] and times == [0.0, 1.0, 2.0, 3.0]
     assert parser.counts["malformed"] == 1 and parser.header == ["time", "a", "b", "label"]
+
+
+def test_a_quoted_comma_number_in_a_comma_separated_stream_is_told_as_what_it_is() -> None:
+    # before: "mixed decimal marks: '0,5' has a decimal comma, the record's first decimal number is a decimal point",
+    # though no number of the record had a point (the table reader says the same as below since f9e3dce)
+    log = _Warnings()
+    parser = RecordParser(["a", "b"], log=log)
+    rows, _ = parser.parse(["a,b", '"0,5",1', "0.25,2"])
+    assert rows.tolist() == [[0.25, 2]] and parser.counts["malformed"] == 1
+    assert log.messages[0].startswith(
+        "skipped a malformed line (a comma in a number of a comma-separated record ('0,5'; decimal commas are read "
+        "where values are separated by ; or tabs, thousands separators nowhere)")
+    semicolons = RecordParser(["a", "b"])  # the way the message points
+    rows, _ = semicolons.parse(["a;b", '"0,5";1'])
+    assert rows.tolist() == [[0.5, 1]] and semicolons.counts["malformed"] == 0

@@ -730,7 +730,7 @@ class RecordParser:
             try:
                 values.append(_as_float(text, ",") if mark == "," else float(text))  # float("1,5"): an error
             except ValueError:
-                return self._not_a_number(text, mark, line)
+                return self._not_a_number(text, mark, line, commas)
         if stamp is not None and not commas and _is_number(stamp):  # a time that is a number takes the mark too
             try:
                 number = _as_float(stamp, mark)
@@ -739,8 +739,13 @@ class RecordParser:
             stamp = repr(number) if "," in stamp else stamp  # 1,5 -> '1.5'
         return _Fitted(np.array(values), stamp, layout, None if commas else mark, clock)
 
-    def _not_a_number(self, text: str, mark: str | None, line: str) -> _Miss:
-        """Why a record is malformed when its cell ``text`` is not a number with the decimal mark ``mark``."""
+    def _not_a_number(self, text: str, mark: str | None, line: str, commas: bool = False) -> _Miss:
+        """Why a record is malformed when its cell ``text`` is not a number with the decimal mark ``mark`` (``commas``:
+        in a comma-separated record, whose numbers have decimal points)."""
+        if commas and "," in text and _is_number(text):
+            # a quoted "1,5" or "1,234": a decimal comma or a thousands separator, which the other numbers cannot tell
+            return _Miss(f"a comma in a number of a comma-separated record ({text[:30]!r}; decimal commas are read "
+                         f"where values are separated by ; or tabs, thousands separators nowhere): {line[:60]!r}", 2)
         if mark is not None and _is_number(text):
             where = "the stream's decimal mark" if self.decimal is not None else "the record's first decimal number"
             other = "," if mark == "." else "."
