@@ -18,13 +18,20 @@ Imputation (light noise, 0.05): ``season_gap`` (the daily cycle with one whole d
 against linear and cubic-spline interpolation and, where the period is known, a seasonal-naive fill (the
 value one period earlier, or later where there is none).
 
+Long gaps (``long_gap``, its own table): gaps of 300 to 3,000 samples, longer than the imputer's widest window
+carries across: ``minute_day`` (the daily cycle at one sample a minute, two weeks), ``week_10min`` (six weeks at one
+sample every 10 minutes, weekends quieter than weekdays: a weekly cycle of 1,008), and series without a cycle
+(``random_walk``, ``trend_ar``: a trend in AR(1) noise of 0.995, ``noise``); ``one``: one gap of a period (1,440
+without one), ``three``: three gaps of 300 to 3,000 samples. Anchors: linear interpolation and seasonal-naive (the
+period known); the seconds are tsae.impute's per series.
+
 Long series (``--only long``): time and peak memory of tsae.smooth and tsae.impute on ``--long`` samples
 (default 200,000), each in a fresh process, beside the cross-validated Savitzky-Golay filter.
 
 Reported: RMSE to the truth / std(truth), and its ratio to the best anchor (``tsae/best``).
 
 Usage: ``python scripts/eval_smooth_unseen.py [--n 2016] [--first-seed 0] [--seeds 2]
-[--only smooth|impute|long] [--families a,b] [--long 200000]``
+[--only smooth|impute|long] [--families a,b] [--long 200000]`` (``--families long_gap``: the long gaps alone)
 
 Anything decided from this script is decided on ``--first-seed 100``; reported tables use seeds from 0.
 """
@@ -239,11 +246,20 @@ def run_imputation(n: int, seeds: int, first_seed: int, families: list[str]) -> 
                     fills["seasonal"] = seasonal_naive(x, DAY)[gaps]
                 for name, v in fills.items():
                     e[name].append(rmse(v, truth[gaps]) / truth.std())
-            r = {m: float(np.mean(v)) if v else math.nan for m, v in e.items()}
-            best = min(r[m] for m in methods[1:] if not math.isnan(r[m]))
-            ratios.append(r["tsae"] / best)
-            print(f"{family:<12}{signal:>12} " + " ".join(f"{r[m]:>8.4f}" for m in methods)
-                  + f" {ratios[-1]:>10.3f}", flush=True)
+            ratios.append(_table_row(f"{family:<12}{signal:>12}", e, methods))
+    _table_summary(ratios)
+
+
+def _table_row(label: str, e: dict[str, list[float]], methods: tuple[str, ...], tail: str = "") -> float:
+    """Print one row of an imputation table (the mean of each method's errors, tsae's ratio to the best anchor,
+    then ``tail``) and return that ratio."""
+    r = {m: float(np.mean(v)) if v else math.nan for m, v in e.items()}
+    best = min(r[m] for m in methods[1:] if not math.isnan(r[m]))
+    print(f"{label} " + " ".join(f"{r[m]:>8.4f}" for m in methods) + f" {r['tsae'] / best:>10.3f}{tail}", flush=True)
+    return r["tsae"] / best
+
+
+def _table_summary(ratios: list[float]) -> None:
     print(f"tsae lowest RMSE in {sum(x < 1 for x in ratios)}/{len(ratios)} cases; worst ratio {max(ratios):.3f}; "
           f"over 1.1 in {sum(x > 1.1 for x in ratios)}")
 
@@ -306,26 +322,18 @@ def run_long_gaps(seeds: int, first_seed: int) -> None:
             for seed in range(first_seed, first_seed + seeds):
                 rng = np.random.default_rng([13000 + seed, list(LONG_GAP_SIGNALS).index(signal), len(layout)])
                 truth = long_gap_signal(signal, rng)
-                n = len(truth)
-                gaps = long_gap_mask(n, layout, period, rng)
-                x = truth + 0.05 * truth.std() * rng.normal(size=n)
-                x[gaps] = np.nan
-                t = np.arange(n)
+                gaps = long_gap_mask(len(truth), layout, period, rng)
+                x = np.where(gaps, np.nan, truth + 0.05 * truth.std() * rng.normal(size=len(truth)))
                 t0 = time.perf_counter()
                 fills = {"tsae": imputer.impute(x)[gaps]}
                 seconds += time.perf_counter() - t0
-                fills["linear"] = np.interp(t[gaps], t[~gaps], x[~gaps])
+                fills["linear"] = np.interp(np.flatnonzero(gaps), np.flatnonzero(~gaps), x[~gaps])
                 if period:
                     fills["seasonal"] = seasonal_naive(x, period)[gaps]
                 for name, v in fills.items():
                     e[name].append(rmse(v, truth[gaps]) / truth.std())
-            r = {m: float(np.mean(v)) if v else math.nan for m, v in e.items()}
-            best = min(r[m] for m in methods[1:] if not math.isnan(r[m]))
-            ratios.append(r["tsae"] / best)
-            print(f"{signal:<12}{layout:>6} " + " ".join(f"{r[m]:>8.4f}" for m in methods)
-                  + f" {ratios[-1]:>10.3f} {seconds / seeds:>8.1f}", flush=True)
-    print(f"tsae lowest RMSE in {sum(x < 1 for x in ratios)}/{len(ratios)} cases; worst ratio {max(ratios):.3f}; "
-          f"over 1.1 in {sum(x > 1.1 for x in ratios)}")
+            ratios.append(_table_row(f"{signal:<12}{layout:>6}", e, methods, f" {seconds / seeds:>8.1f}"))
+    _table_summary(ratios)
 
 
 # ----------------------------------------------------------------------------- long series
