@@ -98,3 +98,18 @@ def test_a_long_file_with_a_day_missing_across_a_block_boundary(tmp_path) -> Non
     assert np.array_equal(out[~np.isnan(x)], x[~np.isnan(x)])
     day_before = x[gap.start - MINUTE_DAY: gap.stop - MINUTE_DAY]
     assert _rmse(out[gap], truth[gap]) < 0.5 * _rmse(day_before, truth[gap])
+
+
+def test_gaps_that_leave_a_phase_no_centred_period_are_filled_on_a_straight_trend() -> None:
+    # three gaps in six weekly cycles: some phases never have a whole week around them, and there was no profile
+    week = 1008
+    truth = _daily(6 * week, 11, week)
+    x = _noisy(truth, 12)
+    for a, b in ((700, 2316), (3000, 3365), (4500, 5115)):
+        x[a:b] = np.nan
+    missing = np.isnan(x)
+    z = _z(x)
+    filled = seasonal.seasonal_fill(z, missing, seasonal.runs(missing), week)
+    assert filled is not None
+    restored = filled * np.nanstd(x) + np.nanmean(x)
+    assert _rmse(restored[missing], truth[missing]) < 0.1 * truth.std()
