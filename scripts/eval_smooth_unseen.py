@@ -18,13 +18,20 @@ Imputation (light noise, 0.05): ``season_gap`` (the daily cycle with one whole d
 against linear and cubic-spline interpolation and, where the period is known, a seasonal-naive fill (the
 value one period earlier, or later where there is none).
 
+Long gaps (``long_gap``, its own table): gaps of 300 to 3,000 samples, longer than the imputer's widest window
+carries across: ``minute_day`` (the daily cycle at one sample a minute, two weeks), ``week_10min`` (six weeks at one
+sample every 10 minutes, weekends quieter than weekdays: a weekly cycle of 1,008), and series without a cycle
+(``random_walk``, ``trend_ar``: a trend in AR(1) noise of 0.995, ``noise``); ``one``: one gap of a period (1,440
+without one), ``three``: three gaps of 300 to 3,000 samples. Anchors: linear interpolation and seasonal-naive (the
+period known); the seconds are tsae.impute's per series.
+
 Long series (``--only long``): time and peak memory of tsae.smooth and tsae.impute on ``--long`` samples
 (default 200,000), each in a fresh process, beside the cross-validated Savitzky-Golay filter.
 
 Reported: RMSE to the truth / std(truth), and its ratio to the best anchor (``tsae/best``).
 
 Usage: ``python scripts/eval_smooth_unseen.py [--n 2016] [--first-seed 0] [--seeds 2]
-[--only smooth|impute|long] [--families a,b] [--long 200000]``
+[--only smooth|impute|long] [--families a,b] [--long 200000]`` (``--families long_gap``: the long gaps alone)
 
 Anything decided from this script is decided on ``--first-seed 100``; reported tables use seeds from 0.
 """
@@ -56,17 +63,17 @@ DAY = 144  # samples of a day at one every 10 minutes
 LEVELS = (0.1, 0.3)
 SMOOTH_FAMILIES = ("triangle", "sawtooth", "decay", "daily", "two_periods", "hetero", "ar0.7", "ar0.9", "adc",
                    "counter", "short", "multi")
-IMPUTE_FAMILIES = ("season_gap", "ends", "random50")
+IMPUTE_FAMILIES = ("season_gap", "ends", "random50", "long_gap")
 ANCHORS: dict[str, Callable[[np.ndarray], tuple[np.ndarray, str]]] = {
     "savgol": savgol_cv, "lowess": lowess_cv, "movavg": moving_average_cv, "movmed": moving_median_cv}
 
 
 # ----------------------------------------------------------------------------- signals
-def daily(n: int, rng: np.random.Generator) -> np.ndarray:
-    """A daily cycle (a fundamental and its second harmonic, random phase) on a gentle trend."""
+def daily(n: int, rng: np.random.Generator, day: int = DAY) -> np.ndarray:
+    """A daily cycle of ``day`` samples (a fundamental and its second harmonic, random phase) on a gentle trend."""
     t = np.arange(n)
     phase = rng.uniform(0, 2 * np.pi)
-    return (np.sin(2 * np.pi * t / DAY + phase) + 0.4 * np.sin(4 * np.pi * t / DAY + 2 * phase)
+    return (np.sin(2 * np.pi * t / day + phase) + 0.4 * np.sin(4 * np.pi * t / day + 2 * phase)
             + 1.5 * t / n * rng.choice([-1.0, 1.0]))
 
 
@@ -178,7 +185,8 @@ def run_smoothing(n: int, seeds: int, first_seed: int, families: list[str]) -> N
 
 # ----------------------------------------------------------------------------- imputation
 def seasonal_naive(x: np.ndarray, period: int) -> np.ndarray:
-    """``x`` with each NaN the value one ``period`` earlier (filled first if need be), else one period later."""
+    """``x`` with each NaN the value one ``period`` earlier (filled first if need be), else one period later, else on
+    the straight line."""
     out = x.copy()
     for i in range(len(out)):
         if np.isnan(out[i]) and i >= period:
@@ -186,6 +194,10 @@ def seasonal_naive(x: np.ndarray, period: int) -> np.ndarray:
     for i in range(len(out) - 1, -1, -1):
         if np.isnan(out[i]) and i + period < len(out):
             out[i] = out[i + period]
+    left = np.isnan(out)  # a period away on both sides missing too (gaps a period apart): the line
+    if left.any():
+        t = np.arange(len(out))
+        out[left] = np.interp(t[left], t[~left], out[~left])
     return out
 
 
@@ -234,13 +246,94 @@ def run_imputation(n: int, seeds: int, first_seed: int, families: list[str]) -> 
                     fills["seasonal"] = seasonal_naive(x, DAY)[gaps]
                 for name, v in fills.items():
                     e[name].append(rmse(v, truth[gaps]) / truth.std())
-            r = {m: float(np.mean(v)) if v else math.nan for m, v in e.items()}
-            best = min(r[m] for m in methods[1:] if not math.isnan(r[m]))
-            ratios.append(r["tsae"] / best)
-            print(f"{family:<12}{signal:>12} " + " ".join(f"{r[m]:>8.4f}" for m in methods)
-                  + f" {ratios[-1]:>10.3f}", flush=True)
+            ratios.append(_table_row(f"{family:<12}{signal:>12}", e, methods))
+    _table_summary(ratios)
+
+
+def _table_row(label: str, e: dict[str, list[float]], methods: tuple[str, ...], tail: str = "") -> float:
+    """Print one row of an imputation table (the mean of each method's errors, tsae's ratio to the best anchor,
+    then ``tail``) and return that ratio."""
+    r = {m: float(np.mean(v)) if v else math.nan for m, v in e.items()}
+    best = min(r[m] for m in methods[1:] if not math.isnan(r[m]))
+    print(f"{label} " + " ".join(f"{r[m]:>8.4f}" for m in methods) + f" {r['tsae'] / best:>10.3f}{tail}", flush=True)
+    return r["tsae"] / best
+
+
+def _table_summary(ratios: list[float]) -> None:
     print(f"tsae lowest RMSE in {sum(x < 1 for x in ratios)}/{len(ratios)} cases; worst ratio {max(ratios):.3f}; "
           f"over 1.1 in {sum(x > 1.1 for x in ratios)}")
+
+
+# ----------------------------------------------------------------------------- long gaps
+LONG_GAP_SIGNALS = {"minute_day": 1440, "week_10min": 7 * DAY, "random_walk": 0, "trend_ar": 0, "noise": 0}
+
+
+def long_gap_signal(signal: str, rng: np.random.Generator) -> np.ndarray:
+    """A series of a long-gap family: a cycle longer than the imputer's widest window, or none."""
+    if signal == "minute_day":  # a daily cycle at one sample a minute, two weeks
+        return daily(14 * 1440, rng, 1440)
+    if signal == "week_10min":  # six weeks at one sample every 10 minutes: weekdays busy, weekends quiet
+        n = 6 * 7 * DAY
+        day = daily(n, rng)
+        weekend = (np.arange(n) // DAY + int(rng.integers(0, 7))) % 7 >= 5
+        return np.where(weekend, 0.4 * day - 0.8, day)
+    n = 7 * 1440
+    if signal == "random_walk":
+        return np.cumsum(rng.normal(size=n))
+    if signal == "trend_ar":  # a trend in slow AR(1) noise
+        return 3 * np.arange(n) / n * rng.choice([-1.0, 1.0]) + ar1(n, 0.995, rng)
+    if signal == "noise":
+        return rng.normal(size=n)
+    raise ValueError(signal)
+
+
+def long_gap_mask(n: int, layout: str, period: int, rng: np.random.Generator) -> np.ndarray:
+    """``one``: one gap of a period (1,440 samples without one); ``three``: three gaps of 300 to 3,000 samples
+    (log-uniform), one in each third of the series, away from its ends."""
+    mask = np.zeros(n, dtype=bool)
+    if layout == "one":
+        length = period or 1440
+        start = int(rng.integers(n // 5, n - n // 5 - length))
+        mask[start: start + length] = True
+        return mask
+    third = n // 3
+    for k in range(3):
+        length = int(min(np.exp(rng.uniform(np.log(300), np.log(3000))), third - 400))
+        start = k * third + 200 + int(rng.integers(0, third - 400 - length + 1))
+        mask[start: start + length] = True
+    return mask
+
+
+def run_long_gaps(seeds: int, first_seed: int) -> None:
+    """Gaps of 300 to 3,000 samples in series with and without a cycle longer than the imputer's widest window."""
+    import tsae.pipelines.smooth.imputer as imputer
+
+    print(f"\n## Long gaps: RMSE on the missing samples / std(truth), mean of {seeds} seed(s), light noise (0.05); "
+          "seasonal: the value one period earlier (the period known)")
+    methods = ("tsae", "linear", "seasonal")
+    head = f"{'signal':<12}{'gaps':>6} " + " ".join(f"{m:>8}" for m in methods) + f" {'tsae/best':>10} {'seconds':>8}"
+    print(head)
+    print("-" * len(head))
+    ratios = []
+    for signal, period in LONG_GAP_SIGNALS.items():
+        for layout in ("one", "three"):
+            e: dict[str, list[float]] = {m: [] for m in methods}
+            seconds = 0.0
+            for seed in range(first_seed, first_seed + seeds):
+                rng = np.random.default_rng([13000 + seed, list(LONG_GAP_SIGNALS).index(signal), len(layout)])
+                truth = long_gap_signal(signal, rng)
+                gaps = long_gap_mask(len(truth), layout, period, rng)
+                x = np.where(gaps, np.nan, truth + 0.05 * truth.std() * rng.normal(size=len(truth)))
+                t0 = time.perf_counter()
+                fills = {"tsae": imputer.impute(x)[gaps]}
+                seconds += time.perf_counter() - t0
+                fills["linear"] = np.interp(np.flatnonzero(gaps), np.flatnonzero(~gaps), x[~gaps])
+                if period:
+                    fills["seasonal"] = seasonal_naive(x, period)[gaps]
+                for name, v in fills.items():
+                    e[name].append(rmse(v, truth[gaps]) / truth.std())
+            ratios.append(_table_row(f"{signal:<12}{layout:>6}", e, methods, f" {seconds / seeds:>8.1f}"))
+    _table_summary(ratios)
 
 
 # ----------------------------------------------------------------------------- long series
@@ -303,7 +396,11 @@ def main() -> None:
     if args.only in (None, "smooth"):
         run_smoothing(args.n, args.seeds, args.first_seed, chosen(args.families, SMOOTH_FAMILIES))
     if args.only in (None, "impute"):
-        run_imputation(args.n, args.seeds, args.first_seed, chosen(args.families, IMPUTE_FAMILIES))
+        families = chosen(args.families, IMPUTE_FAMILIES)
+        if set(families) - {"long_gap"}:
+            run_imputation(args.n, args.seeds, args.first_seed, [f for f in families if f != "long_gap"])
+        if "long_gap" in families:
+            run_long_gaps(args.seeds, args.first_seed)
     if args.only == "long":
         run_long(args.long)
 

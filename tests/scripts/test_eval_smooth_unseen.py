@@ -30,7 +30,30 @@ def test_seasonal_naive_takes_the_value_a_period_earlier_else_later() -> None:
     np.testing.assert_array_equal(filled, x)
 
 
-@pytest.mark.parametrize("family", eu.IMPUTE_FAMILIES)
+@pytest.mark.parametrize("family", [f for f in eu.IMPUTE_FAMILIES if f != "long_gap"])
 def test_every_gap_family_hides_samples_and_keeps_at_least_half(family: str) -> None:
     gaps = eu.gap_mask(family, 2016, np.random.default_rng(2))
     assert gaps.any() and (~gaps).sum() >= 2016 // 2
+
+
+def test_seasonal_naive_falls_back_to_the_line_where_no_period_away_is_observed() -> None:
+    x = np.arange(12.0)
+    x[[1, 5, 9]] = np.nan  # a period (4) apart, every one of them: nothing earlier or later
+    filled = eu.seasonal_naive(x, 4)
+    np.testing.assert_array_equal(filled, np.arange(12.0))
+
+
+@pytest.mark.parametrize("signal", list(eu.LONG_GAP_SIGNALS))
+@pytest.mark.parametrize("layout", ["one", "three"])
+def test_every_long_gap_case_has_gaps_of_300_to_3000_samples_inside_the_series(signal: str, layout: str) -> None:
+    rng = np.random.default_rng(3)
+    truth = eu.long_gap_signal(signal, rng)
+    period = eu.LONG_GAP_SIGNALS[signal]
+    assert np.isfinite(truth).all() and truth.std() > 0
+    assert period == 0 or len(truth) >= 6 * period
+    gaps = eu.long_gap_mask(len(truth), layout, period, rng)
+    edges = np.flatnonzero(np.diff(np.r_[0, gaps.astype(np.int8), 0]))
+    lengths = list(edges[1::2] - edges[::2])
+    assert len(lengths) == (1 if layout == "one" else 3)
+    assert all(300 <= g <= 3000 for g in lengths)
+    assert not gaps[0] and not gaps[-1]

@@ -20,6 +20,10 @@ taken only when it restores more fresh hidden stretches better than chance would
 a window shorter than a gap holds no observed sample on both of its sides, and a day missing from a daily
 cycle was filled near the straight line (scripts/eval_smooth_unseen.py, ``season_gap`` on the daily cycle,
 decision seeds 100-102: 8.2 times the seasonal-naive fill's error; 0.040 times with the wider window).
+A gap longer than the widest window carries across (half of :data:`WIDE_WINDOW`) is filled from the series' cycle
+when it has one that hidden stretches confirm (:mod:`~tsae.pipelines.smooth.seasonal`), before the rest: a day missing
+at one sample a minute was filled near the straight line (scripts/eval_smooth_unseen.py, ``long_gap``, dev seeds
+100-102: 6.5 times the seasonal-naive fill's error; 0.12 times from the cycle).
 
 Both were chosen on the decision draws of scripts/eval_smooth.py's imputation table (first
 seed 100, four draws) and judged on draws never used for a choice, each against the code
@@ -58,6 +62,7 @@ from tsae.models.device import native_threads
 from tsae.models.trainer import whole_number
 from tsae.pipelines.reconstruct.columns import in_input_order
 from tsae.pipelines.smooth.glitches import glitch_mask, runs
+from tsae.pipelines.smooth.seasonal import fill_long_gaps
 from tsae.pipelines.smooth.smoother import checked_series, noise_sigma
 
 __all__ = ["impute", "MAX_ITERATIONS"]
@@ -456,6 +461,15 @@ def _wide_window(missing: np.ndarray, L: int) -> int:
     return wide if longest > L // 2 and wide > L else 0
 
 
+def _shorter_gaps(missing: np.ndarray, longest: int) -> np.ndarray:
+    """``missing`` less its gaps longer than ``longest`` samples."""
+    out = missing.copy()
+    for a, b in runs(missing):
+        if b - a > longest:
+            out[a:b] = False
+    return out
+
+
 def _grown_fill(z: np.ndarray, missing: np.ndarray, L: int, rank: int) -> np.ndarray:
     """The autoencoder's fill of ``missing`` (``z`` holding a first guess), its bottleneck grown one component
     at a time up to ``rank`` (Kondrashov & Ghil)."""
@@ -531,6 +545,13 @@ def _impute_channel(v: np.ndarray, *, window: int | None, rank: int | None, max_
     z = repair_missing(normalise(v, mu, sd))  # v - mu overflowed for values of both signs near the limit
     if n < 8:
         return denormalise(z, mu, sd), plan
+    if window is None and rank is None:  # gaps no window carries across, filled from the series' cycle if it has one
+        seasonal = fill_long_gaps(z, missing, WIDE_WINDOW // 2, seed)
+        if seasonal is not None:
+            missing = _shorter_gaps(missing, WIDE_WINDOW // 2)
+            z = seasonal
+            if not missing.any():
+                return denormalise(z, mu, sd), plan
     L = int(window or np.clip(n // 5, 4, 128))
     L = max(2, min(L, n // 2))
     chosen = rank is None  # a given rank is the autoencoder's fill, unweighted
@@ -590,7 +611,9 @@ def impute(
         Window length of the self-trained autoencoder (default ``n/5``, at most 128; when ``rank`` is chosen and a
         gap is longer than half of it, a window twice the gap's length, at most :data:`WIDE_WINDOW`, is weighed
         against it on hidden samples as long as the gap, and taken when it restores them better, more often than
-        chance would).
+        chance would). With neither ``window`` nor ``rank`` given, a gap longer than half of
+        :data:`WIDE_WINDOW` is filled from the series' cycle when it has one
+        (:func:`~tsae.pipelines.smooth.seasonal.fill_long_gaps`).
     rank
         Its bottleneck size (default: chosen by restoring hidden observed samples,
         up to ``max_rank``; 0 when nothing beats linear interpolation).

@@ -1,0 +1,248 @@
+"""Gaps longer than the imputer's widest window, filled from the series' own cycle.
+
+:func:`~tsae.pipelines.smooth.imputer.impute` carries a gap across with a window about twice its length, at most
+:data:`~tsae.pipelines.smooth.imputer.WIDE_WINDOW` (its fits cost the window's cube). A longer gap in a series with a
+cycle longer than that window (a day at one sample a minute: 1,440) was filled near the straight line. Such a gap is
+filled here as the cycle's mean profile, from the cycles nearest the gap, on a level that runs straight from the
+series just before the gap to just after it (:func:`seasonal_fill`).
+
+The cycle's period is a peak of the autocorrelation of the observed samples (:func:`candidate_periods`), and the
+fill is taken only when it restores hidden stretches of the gap's length better than the straight line in more of
+them than chance would (:func:`fill_long_gaps`): a random walk, a trend or noise has no cycle to find, and keeps
+the imputer's fill.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from tsae.pipelines.smooth.glitches import runs
+
+__all__ = ["candidate_periods", "seasonal_fill", "fill_long_gaps"]
+
+#: the least autocorrelation at a period, and the least drop to a trough before it, for it to be a cycle
+MIN_PEAK = 0.3
+#: the fewest whole cycles the observed series must span for a period to be looked for
+MIN_CYCLES = 3
+#: how far (a share of the lag, and at most a number of lags) from the autocorrelation's peak a period is looked for
+#: (:func:`_refined`)
+REFINE = 0.05
+REFINE_SPAN = 128
+#: the most observed samples the refinement reads
+REFINE_SAMPLES = 1 << 17
+#: the least share of the period centred on a sample that must be observed for its mean to be the level there
+LEVEL_COVER = 0.75
+#: the least share of the observed samples whose partner a lag away is observed too, for that lag to be a period
+#: (three long gaps in six weeks left a week 0.3 to 0.5: found at 0.3; the stretches hidden weigh a chance peak)
+MIN_PAIRS = 0.3
+#: cycles on each side of a gap whose samples make its profile (nearer cycles follow a slowly changing shape)
+PROFILE_CYCLES = 6
+#: samples on each side of a gap whose mean difference from the profile sets the level there (at most)
+EDGE_SAMPLES = 32
+#: stretches hidden to weigh the cycle's fill against the line, and the sign test's level (as the wide window's)
+TRIAL_STRETCHES = 12
+TRIAL_LEVEL = 0.05
+#: the fewest such stretches (a sign test at 5 % needs 5 wins of 5: one more to spare)
+MIN_TRIALS = 6
+
+
+def _autocorrelation(y: np.ndarray, observed: np.ndarray, max_lag: int) -> tuple[np.ndarray, np.ndarray]:
+    """Autocorrelation of ``y`` (0 where not ``observed``) at lags 0 to ``max_lag`` over the pairs of observed
+    samples that lag apart, and the share of the observed samples those pairs are."""
+    size = 1 << int(2 * len(y) - 1).bit_length()
+    spec = np.fft.rfft(np.where(observed, y, 0.0), size)
+    mask = np.fft.rfft(observed.astype(np.float64), size)
+    num = np.fft.irfft(spec * spec.conj(), size)[: max_lag + 1]
+    pairs = np.rint(np.fft.irfft(mask * mask.conj(), size)[: max_lag + 1])
+    if pairs[0] <= 0 or num[0] <= 0:
+        return np.zeros(max_lag + 1), np.zeros(max_lag + 1)
+    acf = num / np.maximum(pairs, 1.0) / (num[0] / pairs[0])
+    return acf, pairs / pairs[0]
+
+
+def candidate_periods(z: np.ndarray, missing: np.ndarray, min_lag: int, around: int = 0) -> list[int]:
+    """Periods of a cycle in ``z`` of at least ``min_lag`` samples (empty when there is none), each refined on the
+    samples nearest ``around`` (:func:`_refined`).
+
+    The autocorrelation of the observed samples, less their straight-line trend, is searched for peaks of at
+    least :data:`MIN_PEAK` with a trough at least that much lower before them (at lags that :data:`MIN_PAIRS` of the
+    observed samples span): the shortest lag whose peak is within 10 % of the highest (the cycle's fundamental; its
+    multiples peak as high), and the highest (a longer cycle over a shorter one: a week over its days).
+    """
+    n = len(z)
+    observed = ~missing
+    max_lag = n // MIN_CYCLES
+    if max_lag < max(min_lag, 4) or observed.sum() < n // 2:
+        return []
+    t = np.flatnonzero(observed)
+    slope, intercept = np.polyfit(t, z[t], 1)
+    y = np.where(observed, z - (slope * np.arange(n) + intercept), 0.0)
+    acf, share = _autocorrelation(y, observed, max_lag)
+    inner = acf[1:-1]
+    maxima = np.flatnonzero((inner >= acf[:-2]) & (inner > acf[2:])) + 1
+    trough = np.minimum.accumulate(acf)
+    # a lag that few pairs span (gaps a period apart) gives chance peaks
+    peaks = [int(p) for p in maxima if p >= min_lag and acf[p] >= MIN_PEAK and acf[p] - trough[p] >= MIN_PEAK
+             and share[p] >= MIN_PAIRS]
+    if not peaks:
+        return []
+    top = max(peaks, key=lambda p: acf[p])
+    first = next(p for p in peaks if acf[p] >= 0.9 * acf[top])
+    return sorted({_refined(y, observed, p, around) for p in (first, top)})
+
+
+def _refined(y: np.ndarray, observed: np.ndarray, lag: int, around: int) -> int:
+    """The period within :data:`REFINE` (at most :data:`REFINE_SPAN`) of ``lag`` whose phases part the observed
+    samples of ``y`` best (the highest ratio of the spread between the phases' means to that within them), on the
+    :data:`REFINE_SAMPLES` observed samples nearest ``around`` (each period tried reads them all).
+
+    The autocorrelation is flat around its peak and gaps move the peak: at 1,425 for a cycle of 1,440 samples
+    with three long gaps, whose profile then drifted across a day (0.10 of the spread off, against 0.03).
+    """
+    t = np.flatnonzero(observed)
+    t = t[max(0, np.searchsorted(t, around) - REFINE_SAMPLES // 2):][:REFINE_SAMPLES]
+    values = y[t]
+    total = float(values @ values)
+    best, chosen = -np.inf, lag
+    reach = min(int(lag * REFINE), REFINE_SPAN)
+    for period in range(max(2, lag - reach), lag + reach + 1):
+        phase = t % period
+        counts = np.bincount(phase, minlength=period)
+        sums = np.bincount(phase, values, minlength=period)
+        filled = counts > 0
+        between = float(np.sum(sums[filled] ** 2 / counts[filled]))
+        groups = int(filled.sum())
+        if groups < 2 or len(t) <= groups or total <= between:
+            continue
+        score = (between / (groups - 1)) / ((total - between) / (len(t) - groups))
+        if score > best:
+            best, chosen = score, period
+    return chosen
+
+
+def _level(z: np.ndarray, observed: np.ndarray, period: int) -> tuple[np.ndarray, np.ndarray]:
+    """The mean of the observed samples over the ``period`` centred on each sample, and where at least
+    :data:`LEVEL_COVER` of that period is observed (elsewhere the mean holds too little of a cycle)."""
+    n = len(z)
+    sums = np.concatenate([[0.0], np.cumsum(np.where(observed, z, 0.0))])
+    counts = np.concatenate([[0], np.cumsum(observed)])
+    start = np.arange(n) - period // 2
+    lo, hi = np.clip(start, 0, n), np.clip(start + period, 0, n)
+    count = counts[hi] - counts[lo]
+    # a period cut off by an end of the series is not centred: on a trend, its mean is not the level
+    whole = (count >= LEVEL_COVER * period) & observed & (start >= 0) & (start + period <= n)
+    return (sums[hi] - sums[lo]) / np.maximum(count, 1), whole
+
+
+def seasonal_fill(z: np.ndarray, missing: np.ndarray, gaps: list[tuple[int, int]], period: int) -> np.ndarray | None:
+    """``z`` with each gap ``(start, stop)`` filled as the cycle's mean profile on a straight level.
+
+    The profile at each phase is the mean difference of the observed samples from their level (the mean over one
+    period centred on them, where most of it is observed; the straight line through the observed samples where
+    gaps leave a phase no such period) over the :data:`PROFILE_CYCLES` cycles on each side of the gap, or over all
+    when those miss a phase. The level runs straight from the mean difference of the samples from the profile just
+    before the gap (:data:`EDGE_SAMPLES`) to that just after it, and holds at the series' ends. None when some phase
+    is never observed.
+    """
+    n = len(z)
+    observed = ~missing
+    level, whole = _level(z, observed, period)
+    phase = np.arange(n) % period
+    # gaps leave a phase no centred period (three long gaps in six weeks of a weekly cycle): the line
+    if not np.bincount(phase[whole], minlength=period).all():
+        t = np.flatnonzero(observed)
+        level, whole = np.polyval(np.polyfit(t, z[t], 1), np.arange(n)), observed
+    dev = np.where(whole, z - level, 0.0)
+
+    def profile(a: int, b: int) -> np.ndarray | None:
+        sums = np.bincount(phase[a:b], dev[a:b], minlength=period)
+        counts = np.bincount(phase[a:b], whole[a:b], minlength=period)
+        return sums / counts if counts.all() else None
+
+    out = z.copy()
+    full = profile(0, n)
+    if full is None:
+        return None
+    edge = max(1, min(EDGE_SAMPLES, period // 8))
+    for a, b in gaps:
+        near = profile(max(0, a - PROFILE_CYCLES * period), min(n, b + PROFILE_CYCLES * period))
+        shape = full if near is None else near
+        resid = z - shape[phase]
+        before = np.flatnonzero(observed[:a])[-edge:]
+        after = np.flatnonzero(observed[b:])[:edge] + b
+        left = float(np.mean(resid[before])) if len(before) else None
+        right = float(np.mean(resid[after])) if len(after) else None
+        if left is None and right is None:
+            return None
+        left = right if left is None else left
+        right = left if right is None else right
+        assert left is not None and right is not None
+        steps = (np.arange(a, b) - a + 1) / (b - a + 1)
+        out[a:b] = shape[phase[a:b]] + left + (right - left) * steps
+    return out
+
+
+def _sign_test(wins: int, stretches: int) -> float:
+    """The chance of at least ``wins`` wins in ``stretches`` fair coin tosses (one-sided)."""
+    return sum(math.comb(stretches, k) for k in range(wins, stretches + 1)) / 2.0 ** stretches
+
+
+def _trial_stretches(observed: np.ndarray, length: int, count: int, rng: np.random.Generator) -> list[tuple[int, int]]:
+    """Up to ``count`` stretches of ``length`` observed samples with an observed sample on each side, each
+    starting at least half their length from the others."""
+    starts = np.flatnonzero(np.convolve(observed.astype(np.int64), np.ones(length + 2, dtype=np.int64), "valid")
+                            == length + 2) + 1
+    chosen: list[int] = []
+    for s in rng.permutation(starts)[: 50 * count].tolist():
+        if len(chosen) == count:
+            break
+        if all(abs(s - c) >= length // 2 for c in chosen):
+            chosen.append(s)
+    return [(s, s + length) for s in chosen]
+
+
+def fill_long_gaps(z: np.ndarray, missing: np.ndarray, longer_than: int, seed: int) -> np.ndarray | None:
+    """``z`` (normalised, its gaps holding a first guess) with each gap longer than ``longer_than`` samples filled
+    from the series' cycle (:func:`seasonal_fill`), or None when there is no such gap or cycle.
+
+    Each candidate period (:func:`candidate_periods`, at least ``longer_than``) fills stretches of observed samples as
+    long as the longest such gap (at most the shortest period and an eighth of the series), hidden one at a time; the
+    period that
+    restores them best is taken when it restores more of them better than the straight line across them than
+    chance would (a one-sided sign test at :data:`TRIAL_LEVEL`), and better in all.
+    """
+    gaps = [(a, b) for a, b in runs(missing) if b - a > longer_than]
+    if not gaps:
+        return None
+    longest = max(gaps, key=lambda g: g[1] - g[0])
+    periods = candidate_periods(z, missing, longer_than, (longest[0] + longest[1]) // 2)
+    if not periods:
+        return None
+    # the same stretches for every period, so that their errors compare; short enough for a dozen to fit
+    length = min(max(b - a for a, b in gaps), min(periods), len(z) // 8)
+    trials = _trial_stretches(~missing, length, TRIAL_STRETCHES, np.random.default_rng(seed))
+    while len(trials) < MIN_TRIALS and length > longer_than // 2:  # gaps leave few such stretches: shorter ones
+        length //= 2
+        trials = _trial_stretches(~missing, length, TRIAL_STRETCHES, np.random.default_rng(seed))
+    if len(trials) < MIN_TRIALS:
+        return None
+    best: tuple[float, int] | None = None
+    for period in periods:
+        wins, gain, error = 0, 0.0, 0.0
+        for a, b in trials:  # one at a time: the others are observed, as around a real gap
+            hidden = missing.copy()
+            hidden[a:b] = True
+            filled = seasonal_fill(z, hidden, [(a, b)], period)
+            if filled is None:
+                break
+            line = z[a - 1] + (z[b] - z[a - 1]) * (np.arange(a, b) - a + 1) / (b - a + 1)
+            ours = float(np.sum((filled[a:b] - z[a:b]) ** 2))
+            theirs = float(np.sum((line - z[a:b]) ** 2))
+            wins, gain, error = wins + (ours < theirs), gain + theirs - ours, error + ours
+        else:
+            if gain > 0 and _sign_test(wins, len(trials)) <= TRIAL_LEVEL and (best is None or error < best[0]):
+                best = (error, period)
+    if best is None:
+        return None
+    return seasonal_fill(z, missing, gaps, best[1])
