@@ -424,7 +424,7 @@ def test_a_single_column_of_decimal_commas_is_one_channel(tmp_path, eol) -> None
     path.write_bytes(eol.join(["flow", "9,514", "-9,276", "", "NA", "10", "1,5e-3"]).encode() + eol.encode())
     table = read_table(path)
     assert table.columns == ["flow"] and table.time is None
-    np.testing.assert_allclose(table.values, [[9.514, -9.276, np.nan, 10, 1.5e-3]])
+    np.testing.assert_allclose(table.values, [[9.514, -9.276, np.nan, np.nan, 10, 1.5e-3]])  # blank: missing
     out = tmp_path / "framed.npy"
     assert run("frame", path, "--window", "2", "--hop", "1", "-o", out, "-q")[0] == 0
     np.testing.assert_allclose(np.load(out)[0], [9.514, -9.276])

@@ -275,3 +275,23 @@ def test_a_compressed_table_is_long_by_its_text_not_its_bytes_on_disk(tmp_path, 
     assert not table_blocks.is_long_table(path)
     with pytest.raises(ValueError, match=str(path)):
         read_table(path)
+
+
+@pytest.mark.parametrize("header", ["flow\n", ""])
+def test_a_one_column_tables_blank_line_is_its_missing_value(tmp_path, monkeypatch, header) -> None:
+    # a one-column sheet saved as CSV (or pandas' to_csv of a NaN) writes an empty cell as a blank line: it was
+    # skipped, every later sample moved one step earlier and `tsae impute` wrote one row fewer than it read
+    monkeypatch.setattr(tables, "READ_ROWS", 64)  # blank lines on both sides of chunk boundaries
+    values = [float(i % 17) for i in range(400)]
+    holes = [3, 63, 64, 65, 200, 201, 398]
+    lines = ["" if i in holes else repr(v) for i, v in enumerate(values)]
+    path = tmp_path / "one.csv"
+    path.write_text(header + "\n".join(lines) + "\n\n\n")  # blank lines after the last row: no rows
+    assert_same(path)
+    table = read_table(path)
+    expected = np.array(values)
+    expected[holes] = np.nan
+    np.testing.assert_array_equal(table.values[0], expected)
+    two = tmp_path / "two.csv"  # a blank line among rows of two cells is none, as before
+    two.write_text("a,b\n1,2\n\n3,4\n")
+    np.testing.assert_array_equal(read_table(two).values, [[1, 3], [2, 4]])

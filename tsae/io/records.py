@@ -44,8 +44,9 @@ sensors (as ``tsae detect score`` takes them), else malformed.
 So is a record that carries none of the detector's sensors: a JSON object without a number
 (or an explicit null / missing token) for any of them, such as ``{}`` or
 ``{"time": 1, "sensors": {...}}``, and a CSV line of empty fields only (``,,,,``, a blank row
-to the table reader). An explicit empty or NaN value of a known sensor is a missing value, and so is
-a JSON value of a known sensor that is not a number (``{"a": "abc", "b": 2}``: its other sensors are kept; a CSV
+to the table reader). A blank line is no record (in a one-column table file it is a missing value: a stream's
+blank lines may be a sender's keep-alives). An explicit empty or NaN value of a known sensor is a missing value, and
+so is a JSON value of a known sensor that is not a number (``{"a": "abc", "b": 2}``: its other sensors are kept; a CSV
 cell is read by its column's place, so a line of text where a number belongs is malformed: its columns may be
 shifted).
 

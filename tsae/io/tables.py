@@ -241,34 +241,37 @@ def _records(path: Path, lines: _Lines, dialect: Any, skip: int = 0,
     read, the number of rows of empty cells after the last row (without any row: in the file).
 
     A row of empty cells (``,,``) between rows is a sample with every value missing: dropping it shifted
-    every later row by one. Before the first row and after the last (a spreadsheet's formatted but empty
-    rows) it is none.
+    every later row by one. So is a blank line between rows of one cell (a one-column sheet's empty cell, as a
+    spreadsheet saves it); elsewhere a blank line is none. Before the first row and after the last (a
+    spreadsheet's formatted but empty rows) neither is.
     """
     reader = csv.reader(lines, dialect)
     started = False
+    width = 0  # cells of the last row given
     empty: list[tuple[int, list[str]]] = []  # rows of empty cells, kept until a row of values follows them
     leading = 0  # rows of empty cells before the first row
     try:
         for row in reader:
-            if lines.number <= skip or not row:
+            if lines.number <= skip:
                 continue
-            if is_comment(row[0]):
+            if row and is_comment(row[0]):
                 if comments is not None and not started:
                     comments[:] = [(lines.number, row)]
                 continue
             if not any(c.strip() for c in row):
-                if len(row) > 1:  # a lone empty cell is a blank line: no delimiter, no row
+                if len(row) > 1 or (started and width == 1):
                     if started:
-                        empty.append((lines.number, row))
+                        empty.append((lines.number, row or [""]))
                     else:
                         leading += 1
                 continue
             yield from empty
             empty.clear()
             started = True
+            width = len(row)
             yield lines.number, row
-        if dropped is not None:
-            dropped.append(len(empty) if started else leading)
+        if dropped is not None:  # blank lines after the last row: the file's last line feeds, no rows
+            dropped.append(sum(len(row) > 1 for _, row in empty) if started else leading)
     except csv.Error as error:
         problem = str(error)
         if "field larger than field limit" in problem:
