@@ -589,3 +589,13 @@ def test_a_model_that_is_a_folder_is_named_as_one(tmp_path) -> None:
     result = CliRunner().invoke(cli, ["denoise", str(src), "--model", str(tmp_path / "mdir"), "-q"])
     assert result.exit_code == 2 and f"{tmp_path / 'mdir'}: is a folder, not a model file" in result.output
     assert not (tmp_path / "in.denoised.wav").exists()
+
+
+def test_resample_quality_is_taken_in_any_case_as_the_command_line_takes_it() -> None:
+    # tsae.denoise(..., resample_quality="ld") was refused while `tsae denoise --resample-quality ld` worked
+    x = np.random.default_rng(0).standard_normal(4800).astype(np.float32) * 0.1
+    np.testing.assert_array_equal(tsae.denoise(x, 48000, resample_quality="ld"),
+                                  tsae.denoise(x, 48000, resample_quality="LD"))
+    assert StreamingDenoiser(48000, resample_quality=" hq").resample_quality == "HQ"
+    with pytest.raises(ValueError, match=r"resample_quality must be LD, QQ, LQ, MQ, HQ or VHQ, got 'best'"):
+        StreamingDenoiser(48000, resample_quality="best")

@@ -172,11 +172,12 @@ RESAMPLE_QUALITIES = ("LD", "QQ", "LQ", "MQ", "HQ", "VHQ")
 
 
 def checked_resample_quality(value: Any) -> str:
-    """``value`` when it names one of :data:`RESAMPLE_QUALITIES`, else a ``ValueError`` saying which it may be."""
-    if not isinstance(value, str) or value not in RESAMPLE_QUALITIES:
+    """The one of :data:`RESAMPLE_QUALITIES` that ``value`` names, in any case (``"ld"``, as the command line takes
+    it), else a ``ValueError`` saying which it may be."""
+    if not isinstance(value, str) or value.strip().upper() not in RESAMPLE_QUALITIES:
         named = ", ".join(RESAMPLE_QUALITIES[:-1]) + f" or {RESAMPLE_QUALITIES[-1]}"
         raise ValueError(f"resample_quality must be {named}, got {shown(value)}")
-    return value
+    return value.strip().upper()
 
 
 #: the sample rates the denoiser takes, in Hz (below 4 kHz there is no speech band to keep; at 1 Hz the
@@ -437,7 +438,7 @@ class StreamingDenoiser:
         strength = check_fraction("strength", strength)
         self.atten_limit = checked_atten_limit(atten_limit)
         channels = checked_channels(channels)
-        checked_resample_quality(resample_quality)
+        resample_quality = checked_resample_quality(resample_quality)
         self.guard = check_flag("guard", guard)
         self.sample_rate = checked_rate(sample_rate)
         self.net, self.model_rate = load_denoiser(model, device)
