@@ -42,6 +42,19 @@ def test_a_whole_cycle_missing_from_a_cycle_longer_than_the_widest_window(period
     assert _rmse(imputer.impute(x)[gap], truth[gap]) < 0.5 * _rmse(cycle_before, truth[gap])
 
 
+@pytest.mark.parametrize("end", ["start", "end"])
+def test_a_long_gap_at_an_end_follows_the_cycle(end: str) -> None:
+    # the README's word: a long gap at an end of a cyclic series is the cycle's fill on its one edge's level, not an
+    # extrapolation weighed against holding the last value (which is a cycle's amplitude off)
+    truth = _daily(10 * MINUTE_DAY, 2)
+    gap = slice(0, 1000) if end == "start" else slice(truth.size - 1000, truth.size)
+    x = _noisy(truth, 3)
+    x[gap] = np.nan
+    filled = imputer.impute(x)[gap]
+    held = repair_missing(x[None])[0][gap]
+    assert _rmse(filled, truth[gap]) < 0.3 * _rmse(held, truth[gap])
+
+
 def test_several_long_gaps_in_one_series() -> None:
     truth = _daily(10 * MINUTE_DAY, 2)
     x = _noisy(truth, 3)
