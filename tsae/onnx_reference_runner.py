@@ -166,6 +166,12 @@ def detector_scores(session, meta: dict, x: np.ndarray) -> np.ndarray:
     smoothings = [(meta["smooth"], 1.0), *meta.get("short_smooth", [])]  # each length's score times its factor
     score = np.max([moving_mean(rows, length, meta["centered"]).sum(axis=0) * factor / meta["channels"]
                     for length, factor in smoothings], axis=0)
+    if meta.get("short_smooth") and float(meta.get("point_weight", 0.0)) > 0 and meta.get("point_ceiling"):
+        length, factor = min(meta["short_smooth"])  # the shortest smoothing's excess over its normal ceiling
+        shortest = moving_mean(rows, length, meta["centered"])
+        excess = np.maximum(shortest - np.asarray(meta["point_ceiling"], np.float64)[:, None], 0.0)
+        added = float(meta["point_weight"]) * factor * np.nan_to_num(excess).sum(axis=0) / meta["channels"]
+        score = score + np.minimum(added, float(meta["point_cap"]) * score)
     if float(meta.get("shared_rise", 1.0)) > 1.0 and meta.get("shared_base") is not None and by_scale:
         parts = [overlap_mean(by_scale[s["input"]].astype(np.float64), starts, x.shape[1])
                  for s, (_, starts), fits in zip(scales, cut, used, strict=True)
