@@ -254,10 +254,10 @@ class DetectorFit:
         calib_scores = self._scores(state, calib_rows, smooth)
         calib_scores = self._short_smoothings(state, calib_rows, calib_scores)
         det.state_ = state
+        det.calibration_scores_ = calib_scores
+        self._fit_alarm_threshold(source)  # before the training scores: a core knows its alarm level
         det.decision_scores_ = self._training_scores(state, X)
         det.decision_scores_step_, det.n_samples_fit_ = 1, det.decision_scores_.size
-        det.calibration_scores_ = calib_scores
-        self._fit_alarm_threshold(source)
         det.early_threshold_ = self._early_threshold(early_calib)
         det.labels_ = (det.decision_scores_ > det.threshold_).astype(np.int64)
         self._warn_flagged_training()
@@ -585,7 +585,8 @@ class DetectorFit:
             for lo, hi in zip(edges[:-1], edges[1:], strict=True):
                 done = lo
                 if hi - lo >= self._longest or not self.breaks:
-                    score_blocks(ScoringCore(state, device=self.det.device), X[:, lo:hi], keep, bar)
+                    score_blocks(ScoringCore(state, device=self.det.device, alarm=self.det.threshold_),
+                                 X[:, lo:hi], keep, bar)
                 else:
                     bar.update(hi - lo)  # a device too short to score: its samples done
         return scores

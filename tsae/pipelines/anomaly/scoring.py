@@ -338,7 +338,8 @@ class ScoreSmoother:
     held-out normal data) the excess, scaled as that smoothing is and weighted by ``point_weight``, is therefore
     added to the row, at most :data:`POINT_CAP` of it: normal data scores as before, a sample whose own error is
     beyond anything normal ranks above the plateau it raised, and the excess alone does not lift a score far
-    below the alarm level above it.
+    below the alarm level above it (:class:`ScoringCore` with its ``alarm`` keeps it from lifting any score
+    across the alarm level: it ranks, it does not alarm).
 
     Parameters
     ----------
@@ -362,6 +363,8 @@ class ScoreSmoother:
         self.point_weight = float(point_weight)
         self.point_ceiling = None if point_ceiling is None or not self.point or not self.point_weight > 0 else \
             self.factors[self.point] * np.asarray(point_ceiling, np.float64)  # scaled as the shortest's rows
+        #: what the excess added to the rows last returned ``(m, C)`` (None without ``point_ceiling``)
+        self.added: np.ndarray | None = None
 
     @property
     def pending(self) -> int:
@@ -390,7 +393,8 @@ class ScoreSmoother:
                 excess = np.maximum(stack[self.point] - self.point_ceiling, 0.0)
                 bonus = self.point_weight * np.where(np.isnan(excess), 0.0, excess)
                 added, cap = bonus.sum(axis=1), POINT_CAP * rows.sum(axis=1)
-                rows += bonus * np.where(added > cap, cap / added, 1.0)[:, None]  # each sensor's share kept
+                self.added = bonus * np.where(added > cap, cap / added, 1.0)[:, None]  # each sensor's share kept
+                rows += self.added
         return rows
 
 
@@ -820,10 +824,16 @@ class ScoringCore:
     scale of the detector has its own framing; a sample's error is the sum over the scales,
     final once every scale has it. Built with ``early``, it also keeps each sample's early
     error row as the sample arrives (:meth:`take_early`).
+
+    ``alarm`` (the detector's threshold; None: not known) keeps a sample's own excess over normal
+    (:class:`ScoreSmoother`) from lifting its score across it: a score at or below ``alarm`` without the excess
+    stays at most ``alarm``, so the excess ranks samples and never raises or lengthens an alarm (it added false
+    events on normal samples a little beyond the held-out rows' highest). A
+    :class:`~tsae.pipelines.anomaly.drift.DriftingCore` moves it with its level.
     """
 
     def __init__(self, state: DetectorState, device: Any = "cpu", batch_frames: int = 4096,
-                 early: bool = False) -> None:
+                 early: bool = False, alarm: float | None = None) -> None:
 
         import torch
 
@@ -858,6 +868,7 @@ class ScoringCore:
         self.pending = [np.zeros((0, self.channels)) for _ in self.scales]
         self.smoother = ScoreSmoother(state.smooth, self.channels, state.centered, state.short_smooth,
                                       state.point_weight, state.point_ceiling)
+        self.alarm = alarm
         self.shared = _SharedRise(sum(flags), self.channels, state.smooth, state.centered) if any(flags) else None
         #: the monitor's degraded scoring while sensors are silent (:mod:`~tsae.pipelines.anomaly.silent`)
         self.silent: SilentScoring | None = None
@@ -900,11 +911,14 @@ class ScoringCore:
     def _finish(self, rows: np.ndarray, final: bool = False) -> tuple[np.ndarray, np.ndarray]:
         if self.silent is not None:
             rows = self.silent.weigh(rows)
-        rows = self.smoother.push(rows)
+        rows, added = self.smoother.push(rows), self.smoother.added
         if final:
             rows = np.concatenate([rows, self.smoother.flush()])
+            added = None if added is None or self.smoother.added is None else \
+                np.concatenate([added, self.smoother.added])
+        plain = None if self.alarm is None or added is None else rows - added  # the rows without the excess
         if self.silent is not None:
-            rows = self.silent.weigh_smoothed(rows)
+            rows, plain = self.silent.weigh_smoothed(rows, plain)
         if len(rows):
             self._last_row = rows[-1].copy()
         total = rows.sum(axis=1)
@@ -912,6 +926,9 @@ class ScoringCore:
         if self.shared is not None:  # the statistics rows smoothed alike, as many as the scored rows
             shared, self.shared.ready = self.shared.ready[:len(rows)], self.shared.ready[len(rows):]
         scores = shared_rise_scores(rows, shared, self.state.shared_base, self.state.shared_rise, total)
+        if plain is not None and self.alarm is not None:
+            below = shared_rise_scores(plain, shared, self.state.shared_base, self.state.shared_rise)
+            scores = np.where(below > self.alarm, scores, np.minimum(scores, np.maximum(below, self.alarm)))
         return scores, self._contributions(rows, total)
 
     def _contributions(self, rows: np.ndarray, total: np.ndarray) -> np.ndarray:
