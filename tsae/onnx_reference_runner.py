@@ -164,8 +164,15 @@ def detector_scores(session, meta: dict, x: np.ndarray) -> np.ndarray:
         if fits and starts is not None:
             rows += overlap_mean(e.astype(np.float64), starts, x.shape[1])
     smoothings = [(meta["smooth"], 1.0), *meta.get("short_smooth", [])]  # each length's score times its factor
+    plain = None  # the score without the point excess, where it has one
     score = np.max([moving_mean(rows, length, meta["centered"]).sum(axis=0) * factor / meta["channels"]
                     for length, factor in smoothings], axis=0)
+    if meta.get("short_smooth") and float(meta.get("point_weight", 0.0)) > 0 and meta.get("point_ceiling"):
+        length, factor = min(meta["short_smooth"])  # the shortest smoothing's excess over its normal ceiling
+        shortest = moving_mean(rows, length, meta["centered"])
+        excess = np.maximum(shortest - np.asarray(meta["point_ceiling"], np.float64)[:, None], 0.0)
+        added = float(meta["point_weight"]) * factor * np.nan_to_num(excess).sum(axis=0) / meta["channels"]
+        plain, score = score, score + np.minimum(added, float(meta["point_cap"]) * score)
     if float(meta.get("shared_rise", 1.0)) > 1.0 and meta.get("shared_base") is not None and by_scale:
         parts = [overlap_mean(by_scale[s["input"]].astype(np.float64), starts, x.shape[1])
                  for s, (_, starts), fits in zip(scales, cut, used, strict=True)
@@ -175,7 +182,11 @@ def detector_scores(session, meta: dict, x: np.ndarray) -> np.ndarray:
                 np.asarray(meta["shared_base"])[:, None]
             with np.errstate(invalid="ignore"):
                 rise = np.median(ratio, axis=0)
-            score = score / np.where(np.isfinite(rise), np.clip(rise, 1.0, float(meta["shared_rise"])), 1.0)
+            divisor = np.where(np.isfinite(rise), np.clip(rise, 1.0, float(meta["shared_rise"])), 1.0)
+            score, plain = score / divisor, None if plain is None else plain / divisor
+    if plain is not None:  # the excess never lifts a score across the threshold
+        alarm = float(meta["threshold"])
+        score = np.where(plain > alarm, score, np.minimum(score, np.maximum(plain, alarm)))
     return score
 
 

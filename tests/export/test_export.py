@@ -148,6 +148,18 @@ def test_detector_onnx_scores_equal_tsae(tmp_path) -> None:
     expected = det.decision_function(test)
     got = runner.detector_scores(session, meta, test)
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
+    det.state_.point_weight = 0.0
+    without = det.decision_function(test)  # the point excess never lifts a score across the threshold: nor here
+    det.state_.point_weight = det.point_weight
+    lifted = np.flatnonzero(expected > without + 1e-3)
+    assert lifted.size
+    at = lifted[np.argmax(expected[lifted] - without[lifted])]
+    det.threshold_ = (expected[at] + without[at]) / 2
+    capped = det.decision_function(test)
+    assert capped[at] == det.threshold_
+    np.testing.assert_allclose(runner.detector_scores(session, {**meta, "threshold": det.threshold_}, test), capped,
+                               rtol=1e-4, atol=1e-6)
+    det.threshold_ = meta["threshold"]
     assert (got > meta["threshold"]).any()
     # the README's edge-device snippet computes the same scores
     readme = (ROOT / "README.md").read_text().split("On an edge device", 1)[1]

@@ -64,12 +64,19 @@ def _detector_recipe(session, meta: dict, table: dict[str, np.ndarray]) -> np.nd
     score = np.full(n, -np.inf)
     for k, factor in [(meta["smooth"], 1.0), *meta["short_smooth"]]:
         score = np.maximum(score, factor * mean_over(rows, k).sum(axis=0) / meta["channels"])
+    plain = score  # the score without the point excess
+    if meta["point_weight"] > 0:  # each sensor's excess of the shortest smoothing over its ceiling
+        k, factor = min(meta["short_smooth"])
+        excess = np.maximum(mean_over(rows, k) - np.asarray(meta["point_ceiling"])[:, None], 0.0)
+        score = score + np.minimum(meta["point_weight"] * factor * excess.sum(axis=0) / meta["channels"],
+                                   meta["point_cap"] * score)
     if meta["shared_rise"] > 1:
         shared = sum(averaged(s, outputs[s["stats_output"]]) for s in used if "stats_output" in s)
         ratio = mean_over(shared, meta["smooth"]) / np.asarray(meta["shared_base"])[:, None]
         rise = np.median(ratio, axis=0)
-        score = score / np.where(np.isfinite(rise), np.clip(rise, 1.0, meta["shared_rise"]), 1.0)
-    return score
+        divisor = np.where(np.isfinite(rise), np.clip(rise, 1.0, meta["shared_rise"]), 1.0)
+        score, plain = score / divisor, plain / divisor
+    return np.where(plain > meta["threshold"], score, np.minimum(score, np.maximum(plain, meta["threshold"])))
 
 
 def test_the_detector_usage_text_followed_literally_gives_tsae_scores(tmp_path) -> None:
@@ -90,7 +97,9 @@ def test_the_detector_usage_text_followed_literally_gives_tsae_scores(tmp_path) 
     usage = meta["usage"]
     for rule in ("`sensors` order", "NaN, infinite or beyond 1e30", "`normalizer.center`",
                  "a = K // 2 if `centered` else 0", "b = K - 1 - a", "t - b .. t + a", "do not normalise",
-                 "`drift_rate`", "`shared_base`", "clip it to [1, `shared_rise`]", "--silence"):
+                 "`drift_rate`", "`shared_base`", "clip it to [1, `shared_rise`]", "--silence",
+                 "over its `point_ceiling`", "at most `point_cap` times the score",
+                 "is at most `threshold`, the score is at most `threshold` too"):
         assert rule in usage, rule
     assert meta["drift_rate"] == 0.0 and meta["shared_rise"] == det.shared_rise > 1  # the default discounts a rise
     assert len(meta["shared_base"]) == 3 and meta["scales"][0]["stats_output"] == "stats"

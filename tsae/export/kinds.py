@@ -138,7 +138,7 @@ def detector_export(source: str | os.PathLike) -> tuple[torch.nn.Module, dict[st
     """A detector: raw sensor windows ``(batch, sensors, window)`` -> ``error`` (same shape)."""
     from tsae.export.graphs import DetectorGraph
     from tsae.pipelines.anomaly.detector import Detector
-    from tsae.pipelines.anomaly.scoring import Z_BOUND, shared_rise_flags
+    from tsae.pipelines.anomaly.scoring import POINT_CAP, Z_BOUND, shared_rise_flags
 
     det = Detector.load(Path(source), device="cpu")
     if det.seasonal_ is not None:  # the graph takes windows, not times: its normalisation would be the wrong one
@@ -166,6 +166,9 @@ def detector_export(source: str | os.PathLike) -> tuple[torch.nn.Module, dict[st
                        if "stats_output" in s}},
         "channels": c, "window": w, "hop": state.hop, "scales": scales, "smooth": state.smooth,
         "short_smooth": [[length, factor] for length, factor in state.short_smooth], "centered": state.centered,
+        "point_weight": float(state.point_weight) if state.point_ceiling is not None else 0.0,
+        "point_ceiling": None if state.point_ceiling is None else np.asarray(state.point_ceiling, np.float64).tolist(),
+        "point_cap": POINT_CAP,
         "threshold": float(det.threshold_), "sensors": list(det.sensors_),
         "contrib_base": base, "normalizer": state.normalizer.to_dict(), "z_bound": Z_BOUND,
         "drift_rate": float(det.drift_rate), "shared_rise": float(state.shared_rise) if shared else 1.0,
@@ -180,8 +183,13 @@ def detector_export(source: str | os.PathLike) -> tuple[torch.nn.Module, dict[st
                  "errors; with K = `smooth`, a = K // 2 if `centered` else 0 and b = K - 1 - a, take each sample "
                  "t's mean over samples t - b .. t + a (clipped at the ends: the mean of those in the series), sum "
                  "over sensors and divide by `channels`; do the same with each `short_smooth` [length, factor] "
-                 "pair's length as K, times its factor: a sample's score is the largest of these (of a series of "
-                 "at least `window` samples). Where `shared_rise` is above 1 (`shared_base` then holds one value "
+                 "pair's length as K, times its factor: a sample's score is the largest of these (of a series of at "
+                 "least `window` samples); where `point_weight` is above 0, add `point_weight` / `channels` times "
+                 "the sum over sensors of each sensor's excess (0 where below) of its mean over the shortest "
+                 "`short_smooth` length over its `point_ceiling`, times that length's factor, at most `point_cap` "
+                 "times the score; where the score without that excess (after the division below) is at most "
+                 "`threshold`, the score is at most `threshold` too. "
+                 "Where `shared_rise` is above 1 (`shared_base` then holds one value "
                  "per sensor), divide the score by the rise most sensors share: average each scale's "
                  "`stats_output` over the windows as its `output`, add the scales that have one, take the mean "
                  "over K = `smooth` samples as above (not over `short_smooth`), divide each sensor's by its "

@@ -49,7 +49,7 @@ def test_streaming_equals_batch_with_drift(detector, drifting_series):
 def test_drift_rate_zero_is_the_plain_score(detector, drifting_series):
     det = _with(detector, drift_rate=0.0, drift_every=100)
     assert isinstance(det.core(), ScoringCore)
-    core = ScoringCore(detector.state_)
+    core = ScoringCore(detector.state_, alarm=detector.threshold_)  # as det.core() builds it
     s1, _ = core.push(drifting_series)
     s2, _ = core.flush()
     np.testing.assert_array_equal(det.decision_function(drifting_series), np.concatenate([s1, s2]))

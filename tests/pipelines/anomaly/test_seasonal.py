@@ -190,15 +190,18 @@ def test_a_version_4_file_loads_and_scores_as_before(detector_file, test_data, t
     from tsae.pipelines.anomaly.detector import Detector
 
     loaded = load_model(detector_file, device="cpu")
-    extra = {k: v for k, v in loaded.extra.items() if k != "shared_rise"}  # version 6's field: no v4 file has it
+    # version 6's and 7's fields: no v4 file has them
+    extra = {k: v for k, v in loaded.extra.items() if k not in ("shared_rise", "point_weight")}
     extra["version"] = 4
-    extra["settings"] = {k: v for k, v in extra["settings"].items() if k not in ("seasonal", "shared_rise")}
-    arrays = {k: v for k, v in loaded.arrays.items() if k != "shared_base"}
+    extra["settings"] = {k: v for k, v in extra["settings"].items()
+                         if k not in ("seasonal", "shared_rise", "point_weight")}
+    arrays = {k: v for k, v in loaded.arrays.items() if k not in ("shared_base", "point_ceiling")}
     save_model(tmp_path / "v4.tsae", loaded.model, frame=loaded.frame, normalizer=loaded.normalizer, extra=extra,
                arrays=arrays)
     old, new = Detector.load(tmp_path / "v4.tsae"), Detector.load(detector_file)
     assert old.seasonal_ is None and old.seasonal == "off"  # fitted before the setting: refitting keeps it off
     new.state_.shared_rise, new.state_.shared_base = 1.0, None  # as version 4 scored: no shared rise
+    new.state_.point_weight = 0.0  # nor a sample's excess over normal
     assert np.array_equal(old.decision_function(test_data.T), new.decision_function(test_data.T))
 
 

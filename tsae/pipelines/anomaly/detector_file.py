@@ -51,12 +51,14 @@ if TYPE_CHECKING:
     from tsae.models.modelfile import LoadedModel
 
 DETECTOR_KIND = "tsae-detector"
-DETECTOR_VERSION = 6  # 2: statistics terms, further window scales, term weights, the self-check;
+DETECTOR_VERSION = 7  # 2: statistics terms, further window scales, term weights, the self-check;
 #                        3: the statistics terms' level distance turns linear (extra.stats_level_huber);
 #                        4: the main window's statistics term may hold its spectral shape (stats_band_*);
 #                        5: a seasonal profile may be removed before scoring (seasonal_daily/_weekly/_spread);
 #                        6: the zone whose wall clock the profile's hours are (extra.settings.timezone), and
-#                           a rise of the error that most sensors share discounted (extra.shared_rise)
+#                           a rise of the error that most sensors share discounted (extra.shared_rise);
+#                        7: the shortest smoothing's excess over its normal ceiling added to each sample's
+#                           score (extra.point_weight, array point_ceiling)
 
 
 @dataclass
@@ -243,6 +245,7 @@ SETTING_RANGES: dict[str, SettingRange] = {
     "threshold_floor": SettingRange("extra.settings.threshold_floor", 0.0, 1e6),
     "short_margin": SettingRange("extra.settings.short_margin", 0.0, 1e6, low_open=True),
     "shared_rise": SettingRange("extra.settings.shared_rise", 1.0, 1e6),
+    "point_weight": SettingRange("extra.settings.point_weight", 0.0, 1e6),
 }
 
 
@@ -335,7 +338,7 @@ def _settings(path: Path, value: Any) -> dict[str, Any]:
             raise ModelFileError(path, problem, "extra.settings.threshold")
     # the alarm and drift settings (files written before them have none: the defaults apply)
     for name in ("alarms_per_day", "sample_interval", "drift_rate", "drift_every", "threshold_floor", "short_margin",
-                 "stats_weight", "shared_rise"):
+                 "stats_weight", "shared_rise", "point_weight"):
         # absent: the default; null only where the setting may be None (a Detector never saves another one)
         if name in settings and not (settings[name] is None and SETTING_RANGES[name].optional):
             SETTING_RANGES[name].read(path, settings[name])
@@ -534,6 +537,11 @@ def read_detector_state(path: str | Path, loaded: LoadedModel) -> DetectorFile:
                           short_smooth=_short_smooth(path, extra.get("short_smooth", []), smooth),
                           # files before version 6: the plain mean over sensors
                           shared_rise=check_number(path, "extra.shared_rise", extra.get("shared_rise", 1.0), 1.0, 1e6),
+                          # files before version 7: nothing added
+                          point_weight=check_number(path, "extra.point_weight", extra.get("point_weight", 0.0), 0.0,
+                                                    1e6),
+                          point_ceiling=_array(path, arrays, "point_ceiling", (channels,))
+                          if "point_ceiling" in arrays else None,
                           shared_base=_array(path, arrays, "shared_base", (channels,), positive=True)
                           if "shared_base" in arrays else None)
     def bad_profile(name: str, text: str) -> None:
@@ -584,6 +592,7 @@ FIELD_VERSIONS: tuple[tuple[int, str, str], ...] = (
     (5, "settings", "seasonal"), (5, "array", "seasonal_daily"), (5, "array", "seasonal_weekly"),
     (6, "extra", "shared_rise"), (6, "settings", "shared_rise"), (6, "settings", "timezone"),
     (6, "array", "shared_base"),
+    (7, "extra", "point_weight"), (7, "settings", "point_weight"), (7, "array", "point_ceiling"),
 )
 
 

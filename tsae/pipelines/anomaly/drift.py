@@ -144,6 +144,7 @@ class DriftingCore:
         return np.concatenate(parts_s), np.concatenate(parts_c)
 
     def _flush_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        self._follow_alarm()
         scores, contrib = self.core._flush_rows()
         return self._take(scores, contrib)
 
@@ -151,8 +152,14 @@ class DriftingCore:
     def _segment_steps(self, x: np.ndarray) -> FrameSteps[tuple[np.ndarray, np.ndarray]]:
         self._raw = np.concatenate([self._raw, x]) if len(self._raw) else x.copy()
         self.seen += len(x)
+        self._follow_alarm()
         scores, contrib = yield from self.core._push_rows_steps(x)
         return self._take(scores, contrib)
+
+    def _follow_alarm(self) -> None:
+        """The core's alarm level in its own units, as :meth:`_take` will level the scores it returns next."""
+        if getattr(self.core, "alarm", None) is not None:
+            self.core.alarm = self.threshold * self.level
 
     def _take(self, scores: np.ndarray, contrib: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Level newly final scores and queue their samples for the eligibility decision."""

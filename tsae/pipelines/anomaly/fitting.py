@@ -64,6 +64,7 @@ from tsae.pipelines.anomaly.terms import (
     combine_rows,
     copy_levels,
     fit_window_terms,
+    point_ceiling,
     set_level,
     set_terms,
     set_window_terms,
@@ -248,14 +249,15 @@ class DetectorFit:
         self._shared = None if held is None or "stats" not in det.selfcheck_.chosen else \
             shared_statistics(held, smooth, det.centered)
         state.shared_rise = float(det.shared_rise)
+        state.point_weight = float(det.point_weight)
         state.shared_base = None if self._shared is None else np.maximum(np.nanmean(self._shared, axis=0), _EPS)
         calib_scores = self._scores(state, calib_rows, smooth)
         calib_scores = self._short_smoothings(state, calib_rows, calib_scores)
         det.state_ = state
+        det.calibration_scores_ = calib_scores
+        self._fit_alarm_threshold(source)  # before the training scores: a core knows its alarm level
         det.decision_scores_ = self._training_scores(state, X)
         det.decision_scores_step_, det.n_samples_fit_ = 1, det.decision_scores_.size
-        det.calibration_scores_ = calib_scores
-        self._fit_alarm_threshold(source)
         det.early_threshold_ = self._early_threshold(early_calib)
         det.labels_ = (det.decision_scores_ > det.threshold_).astype(np.int64)
         self._warn_flagged_training()
@@ -583,7 +585,8 @@ class DetectorFit:
             for lo, hi in zip(edges[:-1], edges[1:], strict=True):
                 done = lo
                 if hi - lo >= self._longest or not self.breaks:
-                    score_blocks(ScoringCore(state, device=self.det.device), X[:, lo:hi], keep, bar)
+                    score_blocks(ScoringCore(state, device=self.det.device, alarm=self.det.threshold_),
+                                 X[:, lo:hi], keep, bar)
                 else:
                     bar.update(hi - lo)  # a device too short to score: its samples done
         return scores
@@ -607,6 +610,7 @@ class DetectorFit:
                 factor = main / (level * float(det.short_margin))
                 short.append((length, min(max(factor, SHORT_FACTORS[0]), SHORT_FACTORS[1])))  # what a file holds
         state.short_smooth = short
+        state.point_ceiling = point_ceiling(calib_rows, short, state.centered) if state.point_weight > 0 else None
         return self._scores(state, calib_rows, state.smooth, short) if short else calib_scores
 
     def _scores(self, state: DetectorState, rows: np.ndarray, smooth: int,
@@ -614,7 +618,7 @@ class DetectorFit:
         """The scores of held-out error ``rows`` smoothed over ``smooth`` (and ``short``), less the rise most
         sensors share (its statistics rows smoothed as the core smooths them, over ``state.smooth``)."""
         return smoothed_scores(rows, smooth, state.centered, short, shared=self._shared, base=state.shared_base,
-                               shared_rise=state.shared_rise)
+                               shared_rise=state.shared_rise, point=(state.point_weight, state.point_ceiling))
 
     def _short_lengths(self, window: int, smooth: int) -> list[int]:
         """The lengths of ``short_smooth`` for this window, those shorter than ``smooth``, longest first."""

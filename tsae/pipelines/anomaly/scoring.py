@@ -312,6 +312,13 @@ class _MovingMean:
 SHORT_FACTORS = (1e-3, 1e3)
 
 
+#: the most a sample's own excess over normal adds to its smoothed error row, as a share of the row's sum
+#: (:class:`ScoreSmoother`):
+#: a plateau that the long smoothing spreads around a spike is flat to a percent or two; uncapped (weight 0.35) the
+#: excess raised the development NAB series' false events from 41 to 50, capped at 0.05 to 45
+POINT_CAP = 0.05
+
+
 class ScoreSmoother:
     """The moving mean of the error rows over ``smooth`` samples and over the shorter lengths of ``short``: each
     row is the one of the smoothing whose score, times its factor, is highest.
@@ -323,20 +330,41 @@ class ScoreSmoother:
     ``short_margin``), so a sample's score is the highest of them, in the units of the long one.
     Rows are returned once every smoothing has them; the longest sets the delay.
 
+    The long mean spreads a one-sample excursion into a plateau as wide as itself, flat to a percent or two, whose
+    highest sample may lie dozens of samples away from the excursion (a statistics term is the same on every
+    sample of a window, and the windows covering the excursion are cut every hop), while the shortest smoothing,
+    scaled to the long one's alarm level, stays under that plateau: the excursion's own sample ranked below its
+    neighbours. Where the shortest smoothing's row of a sensor exceeds ``point_ceiling`` (its highest on the
+    held-out normal data) the excess, scaled as that smoothing is and weighted by ``point_weight``, is therefore
+    added to the row, at most :data:`POINT_CAP` of it: normal data scores as before, a sample whose own error is
+    beyond anything normal ranks above the plateau it raised, and the excess alone does not lift a score far
+    below the alarm level above it (:class:`ScoringCore` with its ``alarm`` keeps it from lifting any score
+    across the alarm level: it ranks, it does not alarm).
+
     Parameters
     ----------
     smooth, channels, centered
         The main (longest) smoothing: see :class:`_MovingMean`.
     short
         ``(length, factor)`` of each shorter smoothing (none: the main one alone, as before).
+    point_weight, point_ceiling
+        The weight of the shortest smoothing's excess over each sensor's ``point_ceiling`` ``(C,)`` (0 or None:
+        none, as in detector files before version 7; nothing without ``short``).
     """
 
     def __init__(self, smooth: int, channels: int, centered: bool = True,
-                 short: Sequence[tuple[int, float]] = ()) -> None:
+                 short: Sequence[tuple[int, float]] = (), point_weight: float = 0.0,
+                 point_ceiling: np.ndarray | None = None) -> None:
         self.movers = [_MovingMean(smooth, channels, centered)]
         self.movers += [_MovingMean(length, channels, centered) for length, _ in short]
         self.factors = np.array([1.0, *(float(factor) for _, factor in short)])
         self.ready = [np.zeros((0, channels)) for _ in self.movers]  # smoothed rows the others lack yet
+        self.point = 1 + int(np.argmin([length for length, _ in short])) if len(short) else 0  # the shortest
+        self.point_weight = float(point_weight)
+        self.point_ceiling = None if point_ceiling is None or not self.point or not self.point_weight > 0 else \
+            self.factors[self.point] * np.asarray(point_ceiling, np.float64)  # scaled as the shortest's rows
+        #: what the excess added to the rows last returned ``(m, C)`` (None without ``point_ceiling``)
+        self.added: np.ndarray | None = None
 
     @property
     def pending(self) -> int:
@@ -359,7 +387,15 @@ class ScoreSmoother:
         self.ready = [ready[m:] for ready in self.ready]
         totals = stack.sum(axis=2)
         best = np.argmax(np.where(np.isnan(totals), -np.inf, totals), axis=0)  # NaN rows: a scale without data
-        return stack[best, np.arange(m)]
+        rows = stack[best, np.arange(m)]
+        if self.point_ceiling is not None:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                excess = np.maximum(stack[self.point] - self.point_ceiling, 0.0)
+                bonus = self.point_weight * np.where(np.isnan(excess), 0.0, excess)
+                added, cap = bonus.sum(axis=1), POINT_CAP * rows.sum(axis=1)
+                self.added = bonus * np.where(added > cap, cap / added, 1.0)[:, None]  # each sensor's share kept
+                rows += self.added
+        return rows
 
 
 def window_stats(frames: np.ndarray) -> np.ndarray:
@@ -788,10 +824,16 @@ class ScoringCore:
     scale of the detector has its own framing; a sample's error is the sum over the scales,
     final once every scale has it. Built with ``early``, it also keeps each sample's early
     error row as the sample arrives (:meth:`take_early`).
+
+    ``alarm`` (the detector's threshold; None: not known) keeps a sample's own excess over normal
+    (:class:`ScoreSmoother`) from lifting its score across it: a score at or below ``alarm`` without the excess
+    stays at most ``alarm``, so the excess ranks samples and never raises or lengthens an alarm (it added false
+    events on normal samples a little beyond the held-out rows' highest). A
+    :class:`~tsae.pipelines.anomaly.drift.DriftingCore` moves it with its level.
     """
 
     def __init__(self, state: DetectorState, device: Any = "cpu", batch_frames: int = 4096,
-                 early: bool = False) -> None:
+                 early: bool = False, alarm: float | None = None) -> None:
 
         import torch
 
@@ -824,7 +866,9 @@ class ScoringCore:
         self.scales = [primary] + [_ScaleScorer(term, self.channels, early=early, shared=flag)
                                    for term, flag in zip(state.scales, flags[1:], strict=True)]
         self.pending = [np.zeros((0, self.channels)) for _ in self.scales]
-        self.smoother = ScoreSmoother(state.smooth, self.channels, state.centered, state.short_smooth)
+        self.smoother = ScoreSmoother(state.smooth, self.channels, state.centered, state.short_smooth,
+                                      state.point_weight, state.point_ceiling)
+        self.alarm = alarm
         self.shared = _SharedRise(sum(flags), self.channels, state.smooth, state.centered) if any(flags) else None
         #: the monitor's degraded scoring while sensors are silent (:mod:`~tsae.pipelines.anomaly.silent`)
         self.silent: SilentScoring | None = None
@@ -867,11 +911,14 @@ class ScoringCore:
     def _finish(self, rows: np.ndarray, final: bool = False) -> tuple[np.ndarray, np.ndarray]:
         if self.silent is not None:
             rows = self.silent.weigh(rows)
-        rows = self.smoother.push(rows)
+        rows, added = self.smoother.push(rows), self.smoother.added
         if final:
             rows = np.concatenate([rows, self.smoother.flush()])
+            added = None if added is None or self.smoother.added is None else \
+                np.concatenate([added, self.smoother.added])
+        plain = None if self.alarm is None or added is None else rows - added  # the rows without the excess
         if self.silent is not None:
-            rows = self.silent.weigh_smoothed(rows)
+            rows, plain = self.silent.weigh_smoothed(rows, plain)
         if len(rows):
             self._last_row = rows[-1].copy()
         total = rows.sum(axis=1)
@@ -879,6 +926,9 @@ class ScoringCore:
         if self.shared is not None:  # the statistics rows smoothed alike, as many as the scored rows
             shared, self.shared.ready = self.shared.ready[:len(rows)], self.shared.ready[len(rows):]
         scores = shared_rise_scores(rows, shared, self.state.shared_base, self.state.shared_rise, total)
+        if plain is not None and self.alarm is not None:
+            below = shared_rise_scores(plain, shared, self.state.shared_base, self.state.shared_rise)
+            scores = np.where(below > self.alarm, scores, np.minimum(scores, np.maximum(below, self.alarm)))
         return scores, self._contributions(rows, total)
 
     def _contributions(self, rows: np.ndarray, total: np.ndarray) -> np.ndarray:
@@ -1116,6 +1166,10 @@ class DetectorState:
     shared_rise, shared_base
         The most a rise that most sensors share is discounted, and each sensor's normal statistics-term error, the
         rise's unit (:func:`shared_rise_scores`; 1 and None: not at all, as in detector files before version 6).
+    point_weight, point_ceiling
+        The weight of the shortest smoothing's excess over each sensor's highest held-out normal value of it
+        ``(C,)``, added to each sample's error row (:class:`ScoreSmoother`; 0 and None: none, as in detector files
+        before version 7).
     """
 
     model: Any
@@ -1135,9 +1189,14 @@ class DetectorState:
     short_smooth: list[tuple[int, float]] = field(default_factory=list)
     shared_rise: float = 1.0
     shared_base: np.ndarray | None = None
+    point_weight: float = 0.0
+    point_ceiling: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.shared_rise = float(self.shared_rise)
+        self.point_weight = float(self.point_weight)
+        if self.point_ceiling is not None:
+            self.point_ceiling = np.asarray(self.point_ceiling, np.float64)
         if self.shared_base is not None:
             self.shared_base = np.maximum(np.asarray(self.shared_base, np.float64), _EPS)
         self.ae_weight = float(self.ae_weight)

@@ -177,13 +177,16 @@ class SilentScoring:
         self._weighed += len(rows)
         return self._levelled(rows, held)
 
-    def weigh_smoothed(self, rows: np.ndarray) -> np.ndarray:
+    def weigh_smoothed(self, rows: np.ndarray, plain: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
         """Smoothed error rows ``(m, C)`` of the next samples: a silent sensor's error at most its normal level,
-        cutting off what the smoothing carries from its held samples before it was known to be silent."""
+        cutting off what the smoothing carries from its held samples before it was known to be silent; ``plain``
+        (the same rows without a sample's own excess over normal, :class:`~tsae.pipelines.anomaly.scoring.
+        ScoringCore`) alike."""
         held = self._window(self._smoothed, len(rows), self.smooth_ahead, 0)
         self._smoothed += len(rows)
         self._trim()
-        return self._levelled(rows, held, self.smoothed_cap)
+        return (self._levelled(rows, held, self.smoothed_cap),
+                None if plain is None else self._levelled(plain, held, self.smoothed_cap))
 
     def weigh_early(self, rows: np.ndarray) -> np.ndarray:
         """Early error rows ``(m, C)`` of the next samples (:meth:`ScoringCore.take_early`): a sensor silent within

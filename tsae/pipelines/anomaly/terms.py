@@ -296,14 +296,29 @@ def combine_rows(rows: dict[TermKey, np.ndarray], chosen: Sequence[str], pca_wei
 
 def smoothed_scores(rows: np.ndarray, smooth: int, centered: bool, short: Sequence[tuple[int, float]] = (),
                     shared: np.ndarray | None = None, base: np.ndarray | None = None,
-                    shared_rise: float = 1.0) -> np.ndarray:
-    """Scores of error rows ``(n, C)``: the core's moving means (:class:`ScoreSmoother`), then the mean over
-    sensors, less the rise most sensors share (``shared``: their statistics rows smoothed as the core smooths them,
-    :func:`shared_statistics`; ``base``: their normal levels; at most ``shared_rise``:
+                    shared_rise: float = 1.0, point: tuple[float, np.ndarray | None] = (0.0, None)) -> np.ndarray:
+    """Scores of error rows ``(n, C)``: the core's moving means (:class:`ScoreSmoother`, with the shortest's excess
+    over its ceiling, ``point``: ``(point_weight, point_ceiling)``), then the mean over sensors, less the rise most
+    sensors share (``shared``: their statistics rows smoothed as the core smooths them, :func:`shared_statistics`;
+    ``base``: their normal levels; at most ``shared_rise``:
     :func:`~tsae.pipelines.anomaly.scoring.shared_rise_scores`)."""
-    mover = ScoreSmoother(smooth, rows.shape[1], centered, short)
+    mover = ScoreSmoother(smooth, rows.shape[1], centered, short, *point)
     smoothed = np.concatenate([mover.push(rows), mover.flush()])
     return shared_rise_scores(smoothed, shared, base, shared_rise)
+
+
+def point_ceiling(rows: np.ndarray, short: Sequence[tuple[int, float]], centered: bool) -> np.ndarray | None:
+    """Each sensor's highest value ``(C,)`` of held-out normal error ``rows`` ``(n, C)`` smoothed over the shortest
+    length of ``short`` (:class:`ScoreSmoother`'s point ceiling); None without ``short`` or where a sensor has no
+    finite value."""
+    if not short:
+        return None
+    mover = _MovingMean(min(length for length, _ in short), rows.shape[1], centered)
+    smoothed = np.concatenate([mover.push(rows), mover.flush()])
+    with np.errstate(invalid="ignore"):
+        finite = np.where(np.isfinite(smoothed), smoothed, -np.inf)
+    ceiling = finite.max(axis=0) if len(finite) else np.full(rows.shape[1], -np.inf)
+    return ceiling if np.isfinite(ceiling).all() else None
 
 
 def shared_statistics(rows: dict[TermKey, np.ndarray], smooth: int, centered: bool) -> np.ndarray | None:
@@ -317,5 +332,6 @@ def shared_statistics(rows: dict[TermKey, np.ndarray], smooth: int, centered: bo
     return np.concatenate([mover.push(summed), mover.flush()])
 
 
-__all__ = ["TERMS", "available_terms", "combine_rows", "copy_levels", "fit_window_terms", "level_of", "set_level",
-           "set_terms", "term_memory", "set_window_terms", "shared_statistics", "smoothed_scores", "term_rows"]
+__all__ = ["TERMS", "available_terms", "combine_rows", "copy_levels", "fit_window_terms", "level_of", "point_ceiling",
+           "set_level", "set_terms", "term_memory", "set_window_terms", "shared_statistics", "smoothed_scores",
+           "term_rows"]
