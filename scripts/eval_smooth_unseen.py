@@ -20,10 +20,12 @@ value one period earlier, or later where there is none).
 
 Long gaps (``long_gap``, its own table): gaps of 300 to 3,000 samples, longer than the imputer's widest window
 carries across: ``minute_day`` (the daily cycle at one sample a minute, two weeks), ``week_10min`` (six weeks at one
-sample every 10 minutes, weekends quieter than weekdays: a weekly cycle of 1,008), and series without a cycle
-(``random_walk``, ``trend_ar``: a trend in AR(1) noise of 0.995, ``noise``); ``one``: one gap of a period (1,440
-without one), ``three``: three gaps of 300 to 3,000 samples. Anchors: linear interpolation and seasonal-naive (the
-period known); the seconds are tsae.impute's per series.
+sample every 10 minutes, weekends quieter than weekdays: a weekly cycle of 1,008), ``minute_grow`` (``minute_day``
+with its cycle's amplitude growing or shrinking 4-fold), and series without a cycle (``random_walk``, ``trend_ar``: a
+trend in AR(1) noise of 0.995, ``noise``); ``one``: one gap of a period (1,440 without one), ``three``: three gaps of
+300 to 3,000 samples, and in the cyclic series ``start``/``end``: one gap of 300 to 3,000 samples at that end.
+Anchors: linear interpolation and seasonal-naive (the value one period away, the period known); the seconds are
+tsae.impute's per series.
 
 Long series (``--only long``): time and peak memory of tsae.smooth and tsae.impute on ``--long`` samples
 (default 200,000), each in a fresh process, beside the cross-validated Savitzky-Golay filter.
@@ -265,13 +267,24 @@ def _table_summary(ratios: list[float]) -> None:
 
 
 # ----------------------------------------------------------------------------- long gaps
-LONG_GAP_SIGNALS = {"minute_day": 1440, "week_10min": 7 * DAY, "random_walk": 0, "trend_ar": 0, "noise": 0}
+LONG_GAP_SIGNALS = {"minute_day": 1440, "week_10min": 7 * DAY, "random_walk": 0, "trend_ar": 0, "noise": 0,
+                    "minute_grow": 1440}
+#: the gap layouts of each signal (gaps at an end: of cyclic series), and the key of each in the draws' seed (the
+#: first two keep the draws they had)
+LONG_GAP_LAYOUTS = {"one": 3, "three": 5, "start": 10, "end": 11}
 
 
 def long_gap_signal(signal: str, rng: np.random.Generator) -> np.ndarray:
     """A series of a long-gap family: a cycle longer than the imputer's widest window, or none."""
     if signal == "minute_day":  # a daily cycle at one sample a minute, two weeks
         return daily(14 * 1440, rng, 1440)
+    if signal == "minute_grow":  # the daily cycle at one sample a minute, its amplitude growing (or shrinking) 4-fold
+        n = 14 * 1440
+        t = np.arange(n)
+        phase = rng.uniform(0, 2 * np.pi)
+        gain = 1 + 3 * (t / n if rng.random() < 0.5 else 1 - t / n)
+        return (gain * (np.sin(2 * np.pi * t / 1440 + phase) + 0.4 * np.sin(4 * np.pi * t / 1440 + 2 * phase))
+                + 1.5 * t / n * rng.choice([-1.0, 1.0]))
     if signal == "week_10min":  # six weeks at one sample every 10 minutes: weekdays busy, weekends quiet
         n = 6 * 7 * DAY
         day = daily(n, rng)
@@ -289,8 +302,13 @@ def long_gap_signal(signal: str, rng: np.random.Generator) -> np.ndarray:
 
 def long_gap_mask(n: int, layout: str, period: int, rng: np.random.Generator) -> np.ndarray:
     """``one``: one gap of a period (1,440 samples without one); ``three``: three gaps of 300 to 3,000 samples
-    (log-uniform), one in each third of the series, away from its ends."""
+    (log-uniform), one in each third of the series, away from its ends; ``start``/``end``: one gap of 300 to 3,000
+    samples at that end."""
     mask = np.zeros(n, dtype=bool)
+    if layout in ("start", "end"):
+        length = int(np.exp(rng.uniform(np.log(300), np.log(3000))))
+        mask[slice(0, length) if layout == "start" else slice(n - length, n)] = True
+        return mask
     if layout == "one":
         length = period or 1440
         start = int(rng.integers(n // 5, n - n // 5 - length))
@@ -309,18 +327,19 @@ def run_long_gaps(seeds: int, first_seed: int) -> None:
     import tsae.pipelines.smooth.imputer as imputer
 
     print(f"\n## Long gaps: RMSE on the missing samples / std(truth), mean of {seeds} seed(s), light noise (0.05); "
-          "seasonal: the value one period earlier (the period known)")
+          "seasonal: the value one period away, earlier where there is one (the period known)")
     methods = ("tsae", "linear", "seasonal")
     head = f"{'signal':<12}{'gaps':>6} " + " ".join(f"{m:>8}" for m in methods) + f" {'tsae/best':>10} {'seconds':>8}"
     print(head)
     print("-" * len(head))
     ratios = []
     for signal, period in LONG_GAP_SIGNALS.items():
-        for layout in ("one", "three"):
+        for layout in LONG_GAP_LAYOUTS if period else ("one", "three"):
             e: dict[str, list[float]] = {m: [] for m in methods}
             seconds = 0.0
             for seed in range(first_seed, first_seed + seeds):
-                rng = np.random.default_rng([13000 + seed, list(LONG_GAP_SIGNALS).index(signal), len(layout)])
+                rng = np.random.default_rng([13000 + seed, list(LONG_GAP_SIGNALS).index(signal),
+                                             LONG_GAP_LAYOUTS[layout]])
                 truth = long_gap_signal(signal, rng)
                 gaps = long_gap_mask(len(truth), layout, period, rng)
                 x = np.where(gaps, np.nan, truth + 0.05 * truth.std() * rng.normal(size=len(truth)))
