@@ -57,3 +57,20 @@ def test_every_long_gap_case_has_gaps_of_300_to_3000_samples_inside_the_series(s
     assert len(lengths) == (1 if layout == "one" else 3)
     assert all(300 <= g <= 3000 for g in lengths)
     assert not gaps[0] and not gaps[-1]
+
+
+@pytest.mark.parametrize("layout", ["start", "end"])
+def test_a_long_gap_at_an_end_has_300_to_3000_samples_there(layout: str) -> None:
+    rng = np.random.default_rng(4)
+    truth = eu.long_gap_signal("minute_grow", rng)
+    gaps = eu.long_gap_mask(len(truth), layout, eu.LONG_GAP_SIGNALS["minute_grow"], rng)
+    length = int(gaps.sum())
+    assert 300 <= length <= 3000
+    assert gaps[:length].all() if layout == "start" else gaps[-length:].all()
+
+
+def test_the_growing_cycle_grows_or_shrinks_four_fold() -> None:
+    truth = eu.long_gap_signal("minute_grow", np.random.default_rng(5))
+    day = 1440
+    first, last = np.ptp(truth[:day]), np.ptp(truth[-day:])
+    assert 3 < max(first, last) / min(first, last) < 5
