@@ -3,8 +3,8 @@
 :func:`~tsae.pipelines.smooth.imputer.impute` carries a gap across with a window about twice its length, at most
 :data:`~tsae.pipelines.smooth.imputer.WIDE_WINDOW` (its fits cost the window's cube). A longer gap in a series with a
 cycle longer than that window (a day at one sample a minute: 1,440) was filled near the straight line. Such a gap is
-filled here as the cycle's mean profile, from the cycles nearest the gap, on a level that runs straight from the
-series just before the gap to just after it (:func:`seasonal_fill`).
+filled here as the cycle's mean profile, from the cycles nearest the gap, scaled to the cycle's amplitude on each
+side, on a level that runs straight from the series just before the gap to just after it (:func:`seasonal_fill`).
 
 The cycle's period is a peak of the autocorrelation of the observed samples (:func:`candidate_periods`), and the
 fill is taken only when it restores hidden stretches of the gap's length better than the straight line in more of
@@ -40,6 +40,9 @@ MIN_PAIRS = 0.3
 PROFILE_CYCLES = 6
 #: samples on each side of a gap whose mean difference from the profile sets the level there (at most)
 EDGE_SAMPLES = 32
+#: the least share of the profile's mean square the samples beside a gap must hold (about their mean) for its gain
+#: there to be fitted: a few samples, or a stretch where the profile is nearly flat, tell too little
+GAIN_COVER = 0.5
 #: stretches hidden to weigh the cycle's fill against the line, and the sign test's level (as the wide window's)
 TRIAL_STRETCHES = 12
 TRIAL_LEVEL = 0.05
@@ -78,7 +81,10 @@ def candidate_periods(z: np.ndarray, missing: np.ndarray, min_lag: int, around: 
     t = np.flatnonzero(observed)
     slope, intercept = np.polyfit(t, z[t], 1)
     y = np.where(observed, z - (slope * np.arange(n) + intercept), 0.0)
-    acf, share = _autocorrelation(y, observed, max_lag)
+    # past the longest lag by as far as a peak is refined: the autocorrelation of exactly MIN_CYCLES cycles still
+    # rises at its last lag (a sine of 1,440 samples, 3 cycles: its peak at 1,441), and that peak was lost
+    reach = min(int(max_lag * REFINE), REFINE_SPAN) + 1
+    acf, share = _autocorrelation(y, observed, max_lag + reach)
     inner = acf[1:-1]
     maxima = np.flatnonzero((inner >= acf[:-2]) & (inner > acf[2:])) + 1
     trough = np.minimum.accumulate(acf)
@@ -89,7 +95,7 @@ def candidate_periods(z: np.ndarray, missing: np.ndarray, min_lag: int, around: 
         return []
     top = max(peaks, key=lambda p: acf[p])
     first = next(p for p in peaks if acf[p] >= 0.9 * acf[top])
-    return sorted({_refined(y, observed, p, around) for p in (first, top)})
+    return sorted({p for p in (_refined(y, observed, p, around) for p in (first, top)) if p <= max_lag})
 
 
 def _refined(y: np.ndarray, observed: np.ndarray, lag: int, around: int) -> int:
@@ -136,14 +142,16 @@ def _level(z: np.ndarray, observed: np.ndarray, period: int) -> tuple[np.ndarray
 
 
 def seasonal_fill(z: np.ndarray, missing: np.ndarray, gaps: list[tuple[int, int]], period: int) -> np.ndarray | None:
-    """``z`` with each gap ``(start, stop)`` filled as the cycle's mean profile on a straight level.
+    """``z`` with each gap ``(start, stop)`` filled as the cycle's mean profile, scaled to the cycle's amplitude
+    beside the gap, on a straight level.
 
     The profile at each phase is the mean difference of the observed samples from their level (the mean over one
     period centred on them, where most of it is observed; the straight line through the observed samples where
     gaps leave a phase no such period) over the :data:`PROFILE_CYCLES` cycles on each side of the gap, or over all
-    when those miss a phase. The level runs straight from the mean difference of the samples from the profile just
-    before the gap (:data:`EDGE_SAMPLES`) to that just after it, and holds at the series' ends. None when some phase
-    is never observed.
+    when those miss a phase. Its gain is fitted on the period of observed samples on each side (:func:`_gain`) and
+    runs straight from the one's centre to the other's. The level runs straight from the mean difference of the
+    samples from the scaled profile just before the gap (:data:`EDGE_SAMPLES`) to that just after it; both hold at
+    the series' ends. None when some phase is never observed.
     """
     n = len(z)
     observed = ~missing
@@ -168,19 +176,42 @@ def seasonal_fill(z: np.ndarray, missing: np.ndarray, gaps: list[tuple[int, int]
     for a, b in gaps:
         near = profile(max(0, a - PROFILE_CYCLES * period), min(n, b + PROFILE_CYCLES * period))
         shape = full if near is None else near
-        resid = z - shape[phase]
-        before = np.flatnonzero(observed[:a])[-edge:]
-        after = np.flatnonzero(observed[b:])[:edge] + b
-        left = float(np.mean(resid[before])) if len(before) else None
-        right = float(np.mean(resid[after])) if len(after) else None
-        if left is None and right is None:
+        cycle, power = shape[phase], float(np.mean(shape ** 2))
+        before, after = np.flatnonzero(observed[:a])[-period:], np.flatnonzero(observed[b:])[:period] + b
+        fits = [f for f in (_gain(z, cycle, power, before), _gain(z, cycle, power, after)) if f is not None]
+        if not fits:
             return None
+        # each side's gain is that of the period it was fitted on, at that period's centre; held past the last
+        centres, gains = zip(*fits, strict=True)
+        left, right = (float(np.mean(z[t] - np.interp(t, centres, gains) * cycle[t])) if len(t) else None
+                       for t in (before[-edge:], after[:edge]))
         left = right if left is None else left
         right = left if right is None else right
         assert left is not None and right is not None
         steps = (np.arange(a, b) - a + 1) / (b - a + 1)
-        out[a:b] = shape[phase[a:b]] + left + (right - left) * steps
+        out[a:b] = np.interp(np.arange(a, b), centres, gains) * cycle[a:b] + left + (right - left) * steps
     return out
+
+
+def _gain(z: np.ndarray, cycle: np.ndarray, power: float, t: np.ndarray) -> tuple[float, float] | None:
+    """The mean position of the observed samples ``t`` beside a gap and the gain of the profile ``cycle`` (its mean
+    square over a period: ``power``) on them, or None when ``t`` is empty.
+
+    The gain is fitted by least squares with a line (1 where ``t`` holds less than :data:`GAIN_COVER` of the
+    profile's square): a cycle whose amplitude changes is filled at the amplitude beside the gap, not at the mean of
+    the cycles the profile is taken from, whose difference was read at an end as a level shift held across the gap
+    (a 4-fold growth over ten days, a gap at the end: 1.3 of the spread off, against 0.24 for the value one period
+    earlier).
+    """
+    if not len(t):
+        return None
+    c = cycle[t] - np.mean(cycle[t])
+    gain = 1.0
+    if float(c @ c) > GAIN_COVER * len(t) * power:
+        # the line: a trend across the period reads as part of the cycle (3 % of its amplitude off on a day)
+        design = np.column_stack([np.ones(len(t)), t - np.mean(t), c])
+        gain = max(0.0, float(np.linalg.lstsq(design, z[t], rcond=None)[0][2]))
+    return float(np.mean(t)), gain
 
 
 def _sign_test(wins: int, stretches: int) -> float:
