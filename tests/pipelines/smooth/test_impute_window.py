@@ -8,6 +8,7 @@ import pytest
 import tsae.pipelines.smooth.imputer as imputer
 from tsae.engine.preprocess import repair_missing
 from tsae.pipelines.smooth import impute_file
+from tsae.pipelines.smooth.sign_test import sign_test
 
 DAY = 144  # a daily cycle sampled every 10 minutes
 
@@ -123,7 +124,7 @@ def test_a_wide_window_that_wins_the_first_hidden_stretches_by_chance_is_not_tak
 
 
 def test_the_sign_test() -> None:
-    assert imputer._sign_test(0, 7) == 1.0
-    assert imputer._sign_test(9, 10) == pytest.approx(11 / 1024)
-    assert imputer._sign_test(8, 10) > imputer.WIDE_LEVEL >= imputer._sign_test(9, 10)
-    assert imputer._sign_test(4, 4) > imputer.WIDE_LEVEL  # four stretches can never confirm it
+    assert sign_test(0, 7) == 1.0
+    assert sign_test(9, 10) == pytest.approx(11 / 1024)
+    assert sign_test(8, 10) > imputer.WIDE_LEVEL >= sign_test(9, 10)
+    assert sign_test(4, 4) > imputer.WIDE_LEVEL  # four stretches can never confirm it

@@ -50,7 +50,6 @@ against 25/40, geometric-mean ratio to the best anchor 0.750 against 0.731.
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +62,7 @@ from tsae.models.trainer import whole_number
 from tsae.pipelines.reconstruct.columns import in_input_order
 from tsae.pipelines.smooth.glitches import glitch_mask, runs
 from tsae.pipelines.smooth.seasonal import fill_long_gaps
+from tsae.pipelines.smooth.sign_test import sign_test
 from tsae.pipelines.smooth.smoother import checked_series, noise_sigma
 
 __all__ = ["impute", "MAX_ITERATIONS"]
@@ -402,11 +402,6 @@ WIDE_STRETCHES = 10
 WIDE_DRAWS = 8
 
 
-def _sign_test(wins: int, stretches: int) -> float:
-    """The chance of at least ``wins`` wins in ``stretches`` fair coin tosses (a one-sided sign test)."""
-    return sum(math.comb(stretches, k) for k in range(wins, stretches + 1)) / 2.0 ** stretches
-
-
 def _wide_wins(z: np.ndarray, missing: np.ndarray, block: int, seed: int, default: tuple[int, int, float],
                wide: tuple[int, int, float]) -> bool:
     """Whether the wide window's fill restores fresh hidden stretches of ``block`` samples better than the
@@ -433,9 +428,9 @@ def _wide_wins(z: np.ndarray, missing: np.ndarray, block: int, seed: int, defaul
             better = float(np.sum(errors[0][a:b]) - np.sum(errors[1][a:b]))
             wins, scored, gain = wins + (better > 0), scored + 1, gain + better
         at_best = max(scored, WIDE_STRETCHES)  # the test if the wide window won every stretch still to come
-        if scored >= WIDE_STRETCHES or _sign_test(wins + at_best - scored, at_best) > WIDE_LEVEL:
+        if scored >= WIDE_STRETCHES or sign_test(wins + at_best - scored, at_best) > WIDE_LEVEL:
             break
-    return gain > 0 and _sign_test(wins, scored) <= WIDE_LEVEL
+    return gain > 0 and sign_test(wins, scored) <= WIDE_LEVEL
 
 
 #: the widest window :func:`_wide_window` offers: each fit's eigenvectors cost about WIDE_WINDOW**3 operations. A

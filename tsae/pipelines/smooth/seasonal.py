@@ -13,11 +13,10 @@ the imputer's fill.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from tsae.pipelines.smooth.glitches import runs
+from tsae.pipelines.smooth.sign_test import sign_test
 
 __all__ = ["candidate_periods", "seasonal_fill", "fill_long_gaps"]
 
@@ -219,11 +218,6 @@ def _gain(z: np.ndarray, cycle: np.ndarray, power: float, t: np.ndarray) -> tupl
     return float(np.mean(t)), gain
 
 
-def _sign_test(wins: int, stretches: int) -> float:
-    """The chance of at least ``wins`` wins in ``stretches`` fair coin tosses (one-sided)."""
-    return sum(math.comb(stretches, k) for k in range(wins, stretches + 1)) / 2.0 ** stretches
-
-
 def _trial_stretches(observed: np.ndarray, length: int, count: int, rng: np.random.Generator) -> list[tuple[int, int]]:
     """Up to ``count`` stretches of ``length`` observed samples with an observed sample on each side, each
     starting at least half their length from the others."""
@@ -277,7 +271,7 @@ def fill_long_gaps(z: np.ndarray, missing: np.ndarray, longer_than: int, seed: i
             theirs = float(np.sum((line - z[a:b]) ** 2))
             wins, gain, error = wins + (ours < theirs), gain + theirs - ours, error + ours
         else:
-            if gain > 0 and _sign_test(wins, len(trials)) <= TRIAL_LEVEL and (best is None or error < best[0]):
+            if gain > 0 and sign_test(wins, len(trials)) <= TRIAL_LEVEL and (best is None or error < best[0]):
                 best = (error, period)
     if best is None:
         return None
