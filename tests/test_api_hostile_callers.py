@@ -120,3 +120,40 @@ def test_a_dataframe_of_integer_pcm_is_refused_as_an_array_of_it_is(dtype) -> No
         with pytest.raises(ValueError, match=rf"^{name} holds {told}"):
             call()
     assert tsae.denoise(frame.astype(np.float32) / 32768, 16000).shape == (2, 3200)
+
+
+@pytest.mark.parametrize("ends", [True, (True,), "both", (1, 0), None],
+                         ids=["bool", "one", "text", "ints", "None"])
+def test_impute_ends_is_a_pair_of_flags(ends) -> None:
+    # before: ends=True was "'bool' object is not subscriptable", (True,) an IndexError from inside, and "both"
+    # (read as 'b', 'o') and (1, 0) were taken
+    x = np.sin(np.arange(200) / 5.0)
+    x[50:60] = np.nan
+    with pytest.raises(TypeError, match=r"^ends(\[0\])? must be "):
+        tsae.impute(x, ends=ends)
+    assert np.isnan(x[50:60]).all()  # the caller's array left as it was
+
+
+@pytest.mark.parametrize("call", ["reconstruct", "encode"])
+def test_a_progress_callback_that_is_not_callable_is_named_before_any_work(call, tmp_path) -> None:
+    from tsae.models.trainer import TrainConfig
+
+    # before: "'int' object is not callable", from inside the batch loop once the first batch had run
+    model = tsae.fit(_series(), window=16, config=TrainConfig(epochs=1))
+    with pytest.raises(TypeError, match=r"^advance must be a function told the samples done \(a progress bar's "
+                                        r"update\) or None, got int$"):
+        getattr(tsae, call)(model, _series(), advance=5)
+
+
+@pytest.mark.parametrize("call", ["reconstruct", "encode"])
+def test_a_channel_all_beyond_1e30_is_told_so_by_reconstruct_and_encode(call) -> None:
+    from tsae.errors import EmptyChannelError
+    from tsae.models.trainer import TrainConfig
+
+    # before: "a channel has no finite values (channel 1)" of a channel of 1e308, finite values (tsae.fit said why)
+    model = tsae.fit(_series(), window=16, config=TrainConfig(epochs=1))
+    x = _series()
+    x[1] = 1e308
+    with pytest.raises(EmptyChannelError, match=r"^a channel has no finite values \(channel 1\): its values are all "
+                                                r"beyond 1e30 in magnitude, which is missing$"):
+        getattr(tsae, call)(model, x)

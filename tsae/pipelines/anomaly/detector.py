@@ -65,7 +65,7 @@ from typing import Any
 
 import numpy as np
 
-from tsae.engine.layout import is_number
+from tsae.engine.layout import check_flag, is_number
 from tsae.errors import NotFittedError
 from tsae.io.time_zone import check_zone
 from tsae.models.device import torch_threads
@@ -610,6 +610,7 @@ class Detector:
             A :class:`ScoringCore`, wrapped in a :class:`~tsae.pipelines.anomaly.drift.DriftingCore`
             when drift updates are on.
         """
+        early = check_flag("early", early)
         rate = self.drift_rate if drift_rate is None else drift_rate
         every = self.drift_every if drift_every is None else drift_every
         check_settings({"drift_rate": rate, "drift_every": every})  # set_params may have changed them

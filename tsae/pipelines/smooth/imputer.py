@@ -55,8 +55,9 @@ from typing import Any
 
 import numpy as np
 
-from tsae.engine.layout import known_layout
+from tsae.engine.layout import check_flag, known_layout
 from tsae.engine.preprocess import denormalise, normalise, power_of_two_unit, repair_missing, spread
+from tsae.errors import shown
 from tsae.models.device import native_threads
 from tsae.models.trainer import whole_number
 from tsae.pipelines.reconstruct.columns import in_input_order
@@ -577,6 +578,15 @@ def _impute_channel(v: np.ndarray, *, window: int | None, rank: int | None, max_
     return denormalise(z, mu, sd), plan
 
 
+def _check_ends(ends: Any) -> tuple[bool, bool]:
+    """``ends`` as a pair of flags, else one line naming it: a bare True was indexed (TypeError deep inside), a
+    1-tuple was an IndexError, and ``"both"`` read as ``('b', 'o')``, two True."""
+    if not isinstance(ends, (tuple, list)) or len(ends) != 2:
+        raise TypeError(f"ends must be a pair (True or False for the series' start, then for its end), "
+                        f"got {shown(ends)}")
+    return check_flag("ends[0]", ends[0]), check_flag("ends[1]", ends[1])
+
+
 def impute(
     x: Any,
     *,
@@ -659,6 +669,7 @@ def impute(
         raise ValueError(f"iterations must be at most {MAX_ITERATIONS} (each is a pass of the series through the "
                          f"model), got {iterations!r}")
     whole_number("seed", seed, 0)
+    ends = _check_ends(ends)
     arr, squeeze, missing, perm, model = checked_series(x, model, device)
     if model is not None:
         from tsae.models.modelfile import as_loaded
@@ -682,7 +693,7 @@ def impute(
         with native_threads(1):  # no network here: torch is not needed (its import was 2 s a command)
             for c, row in enumerate(arr):
                 filled, chosen[c] = _impute_channel(row, window=window, rank=rank, max_rank=max_rank, seed=seed,
-                                                    plan=chosen[c], ends=(bool(ends[0]), bool(ends[1])))
+                                                    plan=chosen[c], ends=ends)
                 rows.append(filled)
         out = np.stack(rows)
         if plans is not None:
