@@ -157,3 +157,22 @@ def test_a_channel_all_beyond_1e30_is_told_so_by_reconstruct_and_encode(call) ->
     with pytest.raises(EmptyChannelError, match=r"^a channel has no finite values \(channel 1\): its values are all "
                                                 r"beyond 1e30 in magnitude, which is missing$"):
         getattr(tsae, call)(model, x)
+
+
+@pytest.mark.parametrize("plans, error, message", [
+    (5, TypeError, r"^plans must be a list \(one entry per channel, filled in here\) or None, got int$"),
+    ((None,), TypeError, r"^plans must be a list \(one entry per channel, filled in here\) or None, got tuple$"),
+    ([5], TypeError, r"^plans must hold None or the plans an earlier block chose, got int$"),
+    ([{}], TypeError, r"^plans must hold None or the plans an earlier block chose, got dict$"),
+    ([None, None], ValueError, r"^plans must hold one entry per channel \(1\), got 2$"),
+], ids=["int", "tuple", "number", "dict", "two"])
+def test_impute_plans_are_checked_by_name(plans, error, message) -> None:
+    # before: "'int' object has no attribute 'window'", "object of type 'int' has no len()", "'tuple' object does not
+    # support item assignment" from inside impute
+    x = np.sin(np.arange(200) / 5.0)
+    x[50:60] = np.nan
+    with pytest.raises(error, match=message):
+        tsae.impute(x, plans=plans)
+    plans_ok: list = [None]
+    filled = tsae.impute(x, plans=plans_ok)
+    assert plans_ok[0] is not None and not np.isnan(filled).any()  # a good list is filled in, as before

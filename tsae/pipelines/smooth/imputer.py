@@ -578,6 +578,20 @@ def _impute_channel(v: np.ndarray, *, window: int | None, rank: int | None, max_
     return denormalise(z, mu, sd), plan
 
 
+def _check_plans(plans: Any, channels: int) -> None:
+    """A named error unless ``plans`` is a list (it is filled in) of one entry per channel, each None or a plan an
+    earlier block chose; a tuple, a number or another object was an error from inside (``'int' object has no
+    attribute 'window'``)."""
+    if not isinstance(plans, list):
+        raise TypeError(f"plans must be a list (one entry per channel, filled in here) or None, got "
+                        f"{type(plans).__name__}")
+    if len(plans) != channels:
+        raise ValueError(f"plans must hold one entry per channel ({channels}), got {len(plans)}")
+    wrong = next((plan for plan in plans if plan is not None and not isinstance(plan, _Plan)), None)
+    if wrong is not None:
+        raise TypeError(f"plans must hold None or the plans an earlier block chose, got {type(wrong).__name__}")
+
+
 def _check_ends(ends: Any) -> tuple[bool, bool]:
     """``ends`` as a pair of flags, else one line naming it: a bare True was indexed (TypeError deep inside), a
     1-tuple was an IndexError, and ``"both"`` read as ``('b', 'o')``, two True."""
@@ -683,8 +697,8 @@ def impute(
                 break  # settled: every further refill would be this one
             out[missing] = rec[missing]
     else:
-        if plans is not None and len(plans) != len(arr):
-            raise ValueError(f"plans must hold one entry per channel ({len(arr)}), got {len(plans)}")
+        if plans is not None:
+            _check_plans(plans, len(arr))
         chosen = list(plans) if plans is not None else [None] * len(arr)
         rows = []
         import scipy.linalg  # noqa: F401 - loaded before the thread limit, so that its BLAS is held to one too
