@@ -176,3 +176,18 @@ def test_impute_plans_are_checked_by_name(plans, error, message) -> None:
     plans_ok: list = [None]
     filled = tsae.impute(x, plans=plans_ok)
     assert plans_ok[0] is not None and not np.isnan(filled).any()  # a good list is filled in, as before
+
+
+def test_impute_refuses_the_self_trained_autoencoders_options_beside_a_model() -> None:
+    from tsae.models.trainer import TrainConfig
+
+    # before: window= and rank= were silently unused with model= (smooth refuses model_params beside a model)
+    model = tsae.fit(_series(), window=16, config=TrainConfig(epochs=1))
+    x = _series()
+    x[:, 100:110] = np.nan
+    with pytest.raises(ValueError, match=r"^window is the self-trained autoencoder's; a trained model \(model=\) "
+                                         r"brings its own: leave it out$"):
+        tsae.impute(x, model=model, window=16)
+    with pytest.raises(ValueError, match=r"^window and rank are the self-trained autoencoder's; .* leave them out$"):
+        tsae.impute(x, model=model, window=16, rank=2)
+    assert not np.isnan(tsae.impute(x, model=model)).any()

@@ -632,7 +632,8 @@ def impute(
         against it on hidden samples as long as the gap, and taken when it restores them better, more often than
         chance would). With neither ``window`` nor ``rank`` given, a gap longer than half of
         :data:`WIDE_WINDOW` is filled from the series' cycle when it has one
-        (:func:`~tsae.pipelines.smooth.seasonal.fill_long_gaps`).
+        (:func:`~tsae.pipelines.smooth.seasonal.fill_long_gaps`). Beside a trained ``model``: a ValueError, as
+        ``rank``.
     rank
         Its bottleneck size (default: chosen by restoring hidden observed samples,
         up to ``max_rank``; 0 when nothing beats linear interpolation).
@@ -684,6 +685,10 @@ def impute(
                          f"model), got {iterations!r}")
     whole_number("seed", seed, 0)
     ends = _check_ends(ends)
+    given = [name for name, value in (("window", window), ("rank", rank)) if value is not None]
+    if model is not None and given:  # else silently unused, as smooth refuses model_params beside a model
+        raise ValueError(f"{' and '.join(given)} {'are' if len(given) > 1 else 'is'} the self-trained autoencoder's; "
+                         f"a trained model (model=) brings its own: leave {'them' if len(given) > 1 else 'it'} out")
     arr, squeeze, missing, perm, model = checked_series(x, model, device)
     if model is not None:
         from tsae.models.modelfile import as_loaded
