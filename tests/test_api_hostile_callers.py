@@ -120,3 +120,74 @@ def test_a_dataframe_of_integer_pcm_is_refused_as_an_array_of_it_is(dtype) -> No
         with pytest.raises(ValueError, match=rf"^{name} holds {told}"):
             call()
     assert tsae.denoise(frame.astype(np.float32) / 32768, 16000).shape == (2, 3200)
+
+
+@pytest.mark.parametrize("ends", [True, (True,), "both", (1, 0), None],
+                         ids=["bool", "one", "text", "ints", "None"])
+def test_impute_ends_is_a_pair_of_flags(ends) -> None:
+    # before: ends=True was "'bool' object is not subscriptable", (True,) an IndexError from inside, and "both"
+    # (read as 'b', 'o') and (1, 0) were taken
+    x = np.sin(np.arange(200) / 5.0)
+    x[50:60] = np.nan
+    with pytest.raises(TypeError, match=r"^ends(\[0\])? must be "):
+        tsae.impute(x, ends=ends)
+    assert np.isnan(x[50:60]).all()  # the caller's array left as it was
+
+
+@pytest.mark.parametrize("call", ["reconstruct", "encode"])
+def test_a_progress_callback_that_is_not_callable_is_named_before_any_work(call, tmp_path) -> None:
+    from tsae.models.trainer import TrainConfig
+
+    # before: "'int' object is not callable", from inside the batch loop once the first batch had run
+    model = tsae.fit(_series(), window=16, config=TrainConfig(epochs=1))
+    with pytest.raises(TypeError, match=r"^advance must be a function told the samples done \(a progress bar's "
+                                        r"update\) or None, got int$"):
+        getattr(tsae, call)(model, _series(), advance=5)
+
+
+@pytest.mark.parametrize("call", ["reconstruct", "encode"])
+def test_a_channel_all_beyond_1e30_is_told_so_by_reconstruct_and_encode(call) -> None:
+    from tsae.errors import EmptyChannelError
+    from tsae.models.trainer import TrainConfig
+
+    # before: "a channel has no finite values (channel 1)" of a channel of 1e308, finite values (tsae.fit said why)
+    model = tsae.fit(_series(), window=16, config=TrainConfig(epochs=1))
+    x = _series()
+    x[1] = 1e308
+    with pytest.raises(EmptyChannelError, match=r"^a channel has no finite values \(channel 1\): its values are all "
+                                                r"beyond 1e30 in magnitude, which is missing$"):
+        getattr(tsae, call)(model, x)
+
+
+@pytest.mark.parametrize("plans, error, message", [
+    (5, TypeError, r"^plans must be a list \(one entry per channel, filled in here\) or None, got int$"),
+    ((None,), TypeError, r"^plans must be a list \(one entry per channel, filled in here\) or None, got tuple$"),
+    ([5], TypeError, r"^plans must hold None or the plans an earlier block chose, got int$"),
+    ([{}], TypeError, r"^plans must hold None or the plans an earlier block chose, got dict$"),
+    ([None, None], ValueError, r"^plans must hold one entry per channel \(1\), got 2$"),
+], ids=["int", "tuple", "number", "dict", "two"])
+def test_impute_plans_are_checked_by_name(plans, error, message) -> None:
+    # before: "'int' object has no attribute 'window'", "object of type 'int' has no len()", "'tuple' object does not
+    # support item assignment" from inside impute
+    x = np.sin(np.arange(200) / 5.0)
+    x[50:60] = np.nan
+    with pytest.raises(error, match=message):
+        tsae.impute(x, plans=plans)
+    plans_ok: list = [None]
+    filled = tsae.impute(x, plans=plans_ok)
+    assert plans_ok[0] is not None and not np.isnan(filled).any()  # a good list is filled in, as before
+
+
+def test_impute_refuses_the_self_trained_autoencoders_options_beside_a_model() -> None:
+    from tsae.models.trainer import TrainConfig
+
+    # before: window= and rank= were silently unused with model= (smooth refuses model_params beside a model)
+    model = tsae.fit(_series(), window=16, config=TrainConfig(epochs=1))
+    x = _series()
+    x[:, 100:110] = np.nan
+    with pytest.raises(ValueError, match=r"^window is the self-trained autoencoder's; a trained model \(model=\) "
+                                         r"brings its own: leave it out$"):
+        tsae.impute(x, model=model, window=16)
+    with pytest.raises(ValueError, match=r"^window and rank are the self-trained autoencoder's; .* leave them out$"):
+        tsae.impute(x, model=model, window=16, rank=2)
+    assert not np.isnan(tsae.impute(x, model=model)).any()

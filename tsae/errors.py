@@ -140,19 +140,24 @@ class EmptyChannelError(ValueError):
     a channel has no finite values (channel 1)
     >>> print(EmptyChannelError(1).named(["temp", "flow"]))
     a channel has no finite values (column 'flow')
+    >>> print(EmptyChannelError(0, beyond=True))
+    a channel has no finite values (channel 0): its values are all beyond 1e30 in magnitude, which is missing
     """
 
-    def __init__(self, channel: int, column: str | None = None) -> None:
+    def __init__(self, channel: int, column: str | None = None, *, beyond: bool = False) -> None:
         self.channel = int(channel)
         self.column = column
+        #: its values are finite but all beyond 1e30 (missing, as a table's cell): "no finite values" would puzzle
+        self.beyond = beyond
         where = f"column {column!r}" if column is not None else f"channel {self.channel}"
-        super().__init__(f"a channel has no finite values ({where})")
+        why = ": its values are all beyond 1e30 in magnitude, which is missing" if beyond else ""
+        super().__init__(f"a channel has no finite values ({where}){why}")
 
     def named(self, columns: Sequence[str] | None) -> EmptyChannelError:
         """The same error naming the channel by its column in ``columns`` (None: by its index)."""
         if columns is None or not 0 <= self.channel < len(columns):
             return self
-        return EmptyChannelError(self.channel, str(columns[self.channel]))
+        return EmptyChannelError(self.channel, str(columns[self.channel]), beyond=self.beyond)
 
 
 @contextmanager

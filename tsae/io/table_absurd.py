@@ -49,6 +49,32 @@ def absurd_as_missing(x: np.ndarray) -> np.ndarray:
     return out
 
 
+def repair_absurd(x: np.ndarray) -> np.ndarray:
+    """``x`` ``(channels, n)`` with its missing values (NaN, and infinite or beyond :data:`ABSURD`:
+    :func:`absurd_as_missing`) repaired, as a model reads a series; a channel with none left is an
+    :class:`~tsae.errors.EmptyChannelError` that says when its values were all beyond :data:`ABSURD`.
+
+    Examples
+    --------
+    >>> repair_absurd(np.array([[1.0, np.nan, 3.0], [1e29, 1e30, 1e31]]))
+    array([[1.e+00, 2.e+00, 3.e+00],
+           [1.e+29, 1.e+30, 1.e+30]])
+    >>> repair_absurd(np.array([[1.0, np.nan, 3.0], [1e308, 1e308, 1e308]]))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    tsae.errors.EmptyChannelError: a channel has no finite values (channel 1): its values are all beyond 1e30 in...
+    """
+    from tsae.engine.preprocess import repair_missing
+    from tsae.errors import EmptyChannelError
+
+    try:
+        return repair_missing(absurd_as_missing(x), empty="raise")
+    except EmptyChannelError as error:
+        if error.beyond or not np.isfinite(x[error.channel]).any():
+            raise
+        raise EmptyChannelError(error.channel, error.column, beyond=True) from None
+
+
 def _absurd_as_missing(path: Path, data: np.ndarray, names: list[str]) -> None:
     """Infinite cells and cells beyond :data:`ABSURD` become NaN (missing), in place, with a warning naming them."""
     counts = []

@@ -20,9 +20,9 @@ import numpy as np
 
 from tsae.engine.framing import frame, window_array, window_name
 from tsae.engine.layout import as_channels_first, is_dataframe
-from tsae.engine.preprocess import Normalizer, as_float32, power_of_two_unit, repair_missing
+from tsae.engine.preprocess import Normalizer, as_float32, power_of_two_unit
 from tsae.errors import EmptyChannelError, NamedMemoryError, channel_named, memory_for, shown
-from tsae.io.table_absurd import absurd_as_missing
+from tsae.io.table_absurd import repair_absurd
 from tsae.models.device import float32_default, grad_enabled
 
 NORMALIZE_CHOICES = ("zscore", "robust", "none")
@@ -159,11 +159,9 @@ def _repair(x: np.ndarray, label: str, columns: Sequence[str] | None = None) -> 
     """``x`` with its gaps filled: NaN, infinite and beyond 1e30 in magnitude are missing, as a table's cell is to
     every reader (:func:`tsae.reconstruct` and :func:`tsae.encode` refuse an array's infinite value)."""
     try:
-        return repair_missing(absurd_as_missing(x), empty="raise")
+        return repair_absurd(x)
     except EmptyChannelError as error:
-        beyond = np.isfinite(x[error.channel]).any()  # all 1e300: "no finite values" alone would puzzle
-        raise ValueError(f"{label}: {error.named(columns)}" + (
-            ": its values are all beyond 1e30 in magnitude, which is missing" if beyond else "")) from None
+        raise ValueError(f"{label}: {error.named(columns)}") from None
     except ValueError as error:
         raise ValueError(f"{label}: {error}") from None
 

@@ -158,6 +158,23 @@ def ticking(bar: Any, every: float = TICK_SECONDS) -> Iterator[Any]:
         thread.join()
 
 
+def check_advance(advance: Any) -> Callable[[int], None] | None:
+    """``advance`` if it is None or callable, else a TypeError naming it (before any work: an int was called, and
+    failed, only after the first batch had run).
+
+    Examples
+    --------
+    >>> check_advance(5)
+    Traceback (most recent call last):
+    ...
+    TypeError: advance must be a function told the samples done (a progress bar's update) or None, got int
+    """
+    if advance is not None and not callable(advance):
+        raise TypeError(f"advance must be a function told the samples done (a progress bar's update) or None, got "
+                        f"{type(advance).__name__}")
+    return advance
+
+
 def in_shares(advance: Callable[[int], None], of: int, total: int) -> Callable[[int], None]:
     """``advance`` told ``total``'s share of each count of ``of`` things done (windows as samples), whole numbers
     that add up to ``total`` when all ``of`` are done."""
@@ -172,4 +189,4 @@ def in_shares(advance: Callable[[int], None], of: int, total: int) -> Callable[[
     return step
 
 
-__all__ = ["sample_bar", "read_bar", "SizedBar", "in_shares", "ticking"]
+__all__ = ["sample_bar", "read_bar", "SizedBar", "check_advance", "in_shares", "ticking"]

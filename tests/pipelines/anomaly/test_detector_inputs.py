@@ -398,3 +398,25 @@ def test_a_dataframe_of_numbered_columns_scores_on_a_detector_fitted_on_an_array
         det.decision_function(pd.DataFrame(x.T).iloc[:, ::-1])
     with pytest.raises(ValueError, match="missing sensor column"):
         det.decision_function(pd.DataFrame(x.T, columns=[str(i) for i in range(x.shape[0])]))
+
+
+@pytest.mark.parametrize("times", [5, np.arange(5), np.zeros((2, 700)), {400: 1}, "x" * 700],
+                         ids=["scalar", "short", "2-d", "dict", "text"])
+def test_event_times_are_one_per_sample_before_any_scoring(detector, test_data, times):
+    # before: after scoring the whole series, "'int' object is not subscriptable", an IndexError, a KeyError from
+    # inside events(); text gave each event the time 'x'
+    with pytest.raises(ValueError, match=r"^times must hold one time per sample \(700\), got "):
+        detector.events(test_data.T, times=times)
+
+
+def test_event_times_of_a_series_are_read_by_position(detector, test_data):
+    import pandas as pd
+
+    # before: a Series' times[i] read the label i: with an index in another order, the events' times were wrong
+    stamps = pd.date_range("2024-01-01", periods=700, freq="min")
+    by_label = pd.Series(stamps, index=np.arange(700)[::-1])
+    events = detector.events(test_data.T, times=by_label)
+    assert events
+    for event in events:
+        assert (event.start, event.end, event.peak_time) == (stamps[event.start_index], stamps[event.end_index],
+                                                             stamps[event.peak_index])

@@ -288,3 +288,27 @@ def test_detect_score_opens_a_long_table_as_smooth_and_reconstruct_do(tmp_path, 
         score_file(test, detector, tmp_path / "w.csv", plot=tmp_path / "w.png", quiet=True)
     assert (tmp_path / "p.csv").read_bytes() == (tmp_path / "s.csv").read_bytes() == (tmp_path / "w.csv").read_bytes()
     assert (tmp_path / "p.png").read_bytes() == (tmp_path / "w.png").read_bytes()
+
+
+@pytest.mark.parametrize("drift", [False, True], ids=["core", "drifting core"])
+def test_a_core_takes_no_samples_after_its_flush(detector, drift) -> None:
+    # before: a push after flush framed its samples before the overlap means' start: a compiled kernel wrote outside
+    # its arrays (glibc "free(): invalid size" and an abort at exit), or a numpy concatenate error from deep inside
+    x = make_series(200, seed=3).T
+    core = detector.core(drift_rate=0.01, drift_every=4 * 24) if drift else detector.core()
+    core.push(x[:, :10])
+    core.push(x[:, 10:20])
+    scores, contrib = core.flush()
+    assert scores.shape == (20,) and contrib.shape == (len(SENSORS), 20)
+    for chunk in (x[:, 20:30], x[:, :0]):
+        with pytest.raises(RuntimeError, match=r"^the scoring core was flushed \(its stream ended\): it takes no more "
+                                               r"samples; score a new stream with a new core \(detector.core\(\)\)$"):
+            core.push(chunk)
+    again = core.flush()  # flushing again gives nothing, as the monitor's
+    assert again[0].shape == (0,) and again[1].shape == (len(SENSORS), 0)
+
+
+def test_a_core_is_told_early_as_true_or_false(detector) -> None:
+    # before: detector.core(early="no") kept the early rows, as any non-empty text is true
+    with pytest.raises(TypeError, match=r"^early must be True or False, got 'no'$"):
+        detector.core(early="no")

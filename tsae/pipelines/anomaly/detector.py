@@ -65,7 +65,7 @@ from typing import Any
 
 import numpy as np
 
-from tsae.engine.layout import is_number
+from tsae.engine.layout import check_flag, is_number
 from tsae.errors import NotFittedError
 from tsae.io.time_zone import check_zone
 from tsae.models.device import torch_threads
@@ -87,7 +87,7 @@ from tsae.pipelines.anomaly.detector_file import (
 from tsae.pipelines.anomaly.drift import DriftingCore
 from tsae.pipelines.anomaly.events import Event, EventTracker
 from tsae.pipelines.anomaly.fitting import DetectorFit, FitWarning, check_family
-from tsae.pipelines.anomaly.profile_times import sample_times
+from tsae.pipelines.anomaly.profile_times import check_time_count, sample_times
 from tsae.pipelines.anomaly.scoring import DetectorState, ScoringCore, as_chunk, sensor_columns
 from tsae.pipelines.anomaly.seasonal import SeasonalProfile, deseasoned_training, seasonal_setting
 from tsae.pipelines.anomaly.selfcheck import SelfCheck
@@ -610,6 +610,7 @@ class Detector:
             A :class:`ScoringCore`, wrapped in a :class:`~tsae.pipelines.anomaly.drift.DriftingCore`
             when drift updates are on.
         """
+        early = check_flag("early", early)
         rate = self.drift_rate if drift_rate is None else drift_rate
         every = self.drift_every if drift_every is None else drift_every
         check_settings({"drift_rate": rate, "drift_every": every})  # set_params may have changed them
@@ -735,6 +736,8 @@ class Detector:
         """``X`` (C, n) with the ``seasonal_`` profile removed at its times (``times``, else ``raw``'s time index)."""
         profile = self.seasonal_
         if profile is None:
+            if times is not None:  # unused, but the events' times are read from it (and a wrong count is a mistake)
+                check_time_count(times, X.shape[1])
             return X
         found = sample_times(raw, times, X.shape[1], self.timezone)
         if found is None:
@@ -799,8 +802,9 @@ class Detector:
         self._score_each(X, None, silence, each, times, tracker.push_onset)
         found.extend(tracker.flush())
         if times is not None:
+            at = getattr(times, "iloc", times)  # a Series by position: its [i] reads the label i
             for event in found:
-                event.start, event.end, event.peak_time = (times[i] for i in
+                event.start, event.end, event.peak_time = (at[i] for i in
                                                            (event.start_index, event.end_index, event.peak_index))
         return found
 

@@ -131,6 +131,7 @@ class DriftingCore:
     def _push_rows_steps(self, x: np.ndarray) -> FrameSteps[tuple[np.ndarray, np.ndarray]]:
         """Raw rows ``(n, C)`` in steps (:data:`~tsae.pipelines.anomaly.scoring.FrameSteps`): a segment's
         frames are cut after the update at the boundary before it."""
+        self.core.check_open()  # before this wrapper's own state moves
         parts_s, parts_c = [np.zeros(0)], [np.zeros((0, self.channels))]
         start = 0
         while start < len(x):

@@ -139,11 +139,24 @@ def sample_times(X: Any, times: Any, n: int, zone: str | None = None) -> np.ndar
     not give one per sample."""
     if times is None:
         return series_times(X, zone)
-    if isinstance(times, (str, bytes)) or not hasattr(times, "__len__") or len(times) != n:
-        count = len(times) if hasattr(times, "__len__") and not isinstance(times, (str, bytes)) else None
-        raise ValueError(f"times must hold one time per sample ({n}), got "
-                         f"{count if count is not None else 'a ' + type(times).__name__}")
+    check_time_count(times, n)
     return profile_dates(times, zone)
 
 
-__all__ = ["as_datetimes", "epoch_datetimes", "profile_dates", "sample_times", "series_times"]
+def check_time_count(times: Any, n: int) -> None:
+    """A ValueError unless ``times`` holds one time per sample of ``n`` (text, a scalar or a dict holds none).
+
+    Examples
+    --------
+    >>> check_time_count(5, 3)
+    Traceback (most recent call last):
+    ...
+    ValueError: times must hold one time per sample (3), got a int
+    """
+    if isinstance(times, (str, bytes, dict)) or not hasattr(times, "__len__") or len(times) != n:
+        count = len(times) if hasattr(times, "__len__") and not isinstance(times, (str, bytes, dict)) else None
+        raise ValueError(f"times must hold one time per sample ({n}), got "
+                         f"{count if count is not None else 'a ' + type(times).__name__}")
+
+
+__all__ = ["as_datetimes", "check_time_count", "epoch_datetimes", "profile_dates", "sample_times", "series_times"]

@@ -872,6 +872,7 @@ class ScoringCore:
         self.shared = _SharedRise(sum(flags), self.channels, state.smooth, state.centered) if any(flags) else None
         #: the monitor's degraded scoring while sensors are silent (:mod:`~tsae.pipelines.anomaly.silent`)
         self.silent: SilentScoring | None = None
+        self.flushed = False  # the stream ended (flush): no more samples
 
     @property
     def seen(self) -> int:
@@ -989,8 +990,19 @@ class ScoringCore:
     def _push_rows(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return run_steps(self._push_rows_steps(x), self.scales)
 
+    def check_open(self) -> None:
+        """A RuntimeError once the core was flushed: a core scores one stream.
+
+        Its scales' overlap means moved past the samples held for a window, so a push after it placed frames
+        before their buffers' start (a compiled kernel wrote outside its arrays).
+        """
+        if self.flushed:
+            raise RuntimeError("the scoring core was flushed (its stream ended): it takes no more samples; "
+                               "score a new stream with a new core (detector.core())")
+
     def _push_rows_steps(self, x: np.ndarray) -> FrameSteps[tuple[np.ndarray, np.ndarray]]:
         """Raw rows ``(n, C)`` in steps (:data:`FrameSteps`); the scores and contribution rows now final."""
+        self.check_open()
         if len(x) == 0:
             return np.zeros(0), np.zeros((0, self.channels))
         return self._finish((yield from self._error_rows_steps(x)))
@@ -999,6 +1011,7 @@ class ScoringCore:
         """End of data: final ``(scores, contributions (n_sensors, m))`` of the pending samples.
 
         See :meth:`_ScaleScorer.flush`; with fewer rows than one window of every scale, the scores are NaN.
+        Flushing again returns none; a push after it is a RuntimeError (:meth:`check_open`).
         """
         scores, contrib = self._flush_rows()
         return scores, contrib.T
@@ -1011,6 +1024,7 @@ class ScoringCore:
     def _flush_rows(self) -> tuple[np.ndarray, np.ndarray]:
         """Final scores and contribution rows ``(m, C)`` of the pending samples."""
         rows = self._flush_error_rows()
+        self.flushed = True
         if len(rows) == 0 and self.smoother.pending == 0:
             return np.zeros(0), np.zeros((0, self.channels))
         return self._finish(rows, final=True)

@@ -19,11 +19,11 @@ import numpy as np
 
 from tsae.engine.framing import frame, overlap_add
 from tsae.engine.layout import as_channels_first, known_layout
-from tsae.engine.preprocess import Normalizer, as_float32, repair_missing
+from tsae.engine.preprocess import Normalizer, as_float32
 from tsae.io.series import refuse_infinite
-from tsae.io.table_absurd import absurd_as_missing
+from tsae.io.table_absurd import repair_absurd
 from tsae.models.modelfile import as_loaded
-from tsae.pipelines.progress import in_shares
+from tsae.pipelines.progress import check_advance, in_shares
 from tsae.pipelines.reconstruct.columns import frame_in_model_order, in_input_order
 
 
@@ -126,7 +126,7 @@ def prepare_frames(loaded: Any, values: Any, *, edges: bool = True) -> tuple[np.
     if spec["window"] != loaded.window:
         raise ValueError(f"frame window {spec['window']} differs from the model window {loaded.window}")
     refuse_infinite(x)
-    x = repair_missing(absurd_as_missing(x), empty="raise")  # beyond 1e30 is missing, as a table's cell
+    x = repair_absurd(x)  # beyond 1e30 is missing, as a table's cell
     normalizer = Normalizer.from_dict(loaded.normalizer) if loaded.normalizer else None
     xn = normalizer.transform(x) if normalizer is not None else x
     xf = as_float32(xn, "the series", normalised=normalizer is not None)
@@ -210,6 +210,7 @@ def reconstruct_series(loaded: Any, values: Any, *, batch_size: int = 256, devic
     >>> from tsae.models.modelfile import load_model           # doctest: +SKIP
     >>> y = reconstruct_series(load_model("model.tsae"), x)    # doctest: +SKIP
     """
+    check_advance(advance)
     loaded = as_loaded(loaded, device)
     values, perm = frame_in_model_order(values, loaded)
     frames, context = prepare_frames(loaded, values)
@@ -249,6 +250,7 @@ def encode_series(loaded: Any, values: Any, *, batch_size: int = 256, device: An
     ValueError
         The model's encoder gives a NaN or infinite code (the message names the model file).
     """
+    check_advance(advance)
     loaded = as_loaded(loaded, device)
     frames, context = prepare_frames(loaded, frame_in_model_order(values, loaded)[0], edges=False)
     told = None if advance is None else in_shares(advance, len(frames), context.n)

@@ -55,8 +55,9 @@ from typing import Any
 
 import numpy as np
 
-from tsae.engine.layout import known_layout
+from tsae.engine.layout import check_flag, known_layout
 from tsae.engine.preprocess import denormalise, normalise, power_of_two_unit, repair_missing, spread
+from tsae.errors import shown
 from tsae.models.device import native_threads
 from tsae.models.trainer import whole_number
 from tsae.pipelines.reconstruct.columns import in_input_order
@@ -577,6 +578,29 @@ def _impute_channel(v: np.ndarray, *, window: int | None, rank: int | None, max_
     return denormalise(z, mu, sd), plan
 
 
+def _check_plans(plans: Any, channels: int) -> None:
+    """A named error unless ``plans`` is a list (it is filled in) of one entry per channel, each None or a plan an
+    earlier block chose; a tuple, a number or another object was an error from inside (``'int' object has no
+    attribute 'window'``)."""
+    if not isinstance(plans, list):
+        raise TypeError(f"plans must be a list (one entry per channel, filled in here) or None, got "
+                        f"{type(plans).__name__}")
+    if len(plans) != channels:
+        raise ValueError(f"plans must hold one entry per channel ({channels}), got {len(plans)}")
+    wrong = next((plan for plan in plans if plan is not None and not isinstance(plan, _Plan)), None)
+    if wrong is not None:
+        raise TypeError(f"plans must hold None or the plans an earlier block chose, got {type(wrong).__name__}")
+
+
+def _check_ends(ends: Any) -> tuple[bool, bool]:
+    """``ends`` as a pair of flags, else one line naming it: a bare True was indexed (TypeError deep inside), a
+    1-tuple was an IndexError, and ``"both"`` read as ``('b', 'o')``, two True."""
+    if not isinstance(ends, (tuple, list)) or len(ends) != 2:
+        raise TypeError(f"ends must be a pair (True or False for the series' start, then for its end), "
+                        f"got {shown(ends)}")
+    return check_flag("ends[0]", ends[0]), check_flag("ends[1]", ends[1])
+
+
 def impute(
     x: Any,
     *,
@@ -608,7 +632,8 @@ def impute(
         against it on hidden samples as long as the gap, and taken when it restores them better, more often than
         chance would). With neither ``window`` nor ``rank`` given, a gap longer than half of
         :data:`WIDE_WINDOW` is filled from the series' cycle when it has one
-        (:func:`~tsae.pipelines.smooth.seasonal.fill_long_gaps`).
+        (:func:`~tsae.pipelines.smooth.seasonal.fill_long_gaps`). Beside a trained ``model``: a ValueError, as
+        ``rank``.
     rank
         Its bottleneck size (default: chosen by restoring hidden observed samples,
         up to ``max_rank``; 0 when nothing beats linear interpolation).
@@ -659,6 +684,11 @@ def impute(
         raise ValueError(f"iterations must be at most {MAX_ITERATIONS} (each is a pass of the series through the "
                          f"model), got {iterations!r}")
     whole_number("seed", seed, 0)
+    ends = _check_ends(ends)
+    given = [name for name, value in (("window", window), ("rank", rank)) if value is not None]
+    if model is not None and given:  # else silently unused, as smooth refuses model_params beside a model
+        raise ValueError(f"{' and '.join(given)} {'are' if len(given) > 1 else 'is'} the self-trained autoencoder's; "
+                         f"a trained model (model=) brings its own: leave {'them' if len(given) > 1 else 'it'} out")
     arr, squeeze, missing, perm, model = checked_series(x, model, device)
     if model is not None:
         from tsae.models.modelfile import as_loaded
@@ -672,8 +702,8 @@ def impute(
                 break  # settled: every further refill would be this one
             out[missing] = rec[missing]
     else:
-        if plans is not None and len(plans) != len(arr):
-            raise ValueError(f"plans must hold one entry per channel ({len(arr)}), got {len(plans)}")
+        if plans is not None:
+            _check_plans(plans, len(arr))
         chosen = list(plans) if plans is not None else [None] * len(arr)
         rows = []
         import scipy.linalg  # noqa: F401 - loaded before the thread limit, so that its BLAS is held to one too
@@ -682,7 +712,7 @@ def impute(
         with native_threads(1):  # no network here: torch is not needed (its import was 2 s a command)
             for c, row in enumerate(arr):
                 filled, chosen[c] = _impute_channel(row, window=window, rank=rank, max_rank=max_rank, seed=seed,
-                                                    plan=chosen[c], ends=(bool(ends[0]), bool(ends[1])))
+                                                    plan=chosen[c], ends=ends)
                 rows.append(filled)
         out = np.stack(rows)
         if plans is not None:

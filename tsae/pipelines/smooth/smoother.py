@@ -49,6 +49,7 @@ from tsae.errors import EmptyChannelError
 from tsae.io.series import refuse_infinite
 from tsae.models.device import torch_threads
 from tsae.models.trainer import check_seed, whole_number
+from tsae.pipelines.progress import check_advance
 from tsae.pipelines.reconstruct.columns import in_input_order, loaded_in_model_order
 from tsae.pipelines.smooth.blind_spot import _WINDOW, BlindSpot, _fit_blind_spot
 from tsae.pipelines.smooth.glitches import (
@@ -628,9 +629,7 @@ def smooth(
     strength = check_fraction("strength", strength)
     check_budget(steps, max_seconds, seed)
     edge_guard = check_flag("edge_guard", edge_guard)
-    if advance is not None and not callable(advance):
-        raise TypeError(f"advance must be a function told the samples done (a progress bar's update) or None, got "
-                        f"{type(advance).__name__}")
+    check_advance(advance)
     spikes = check_spikes(spikes)
     arr, squeeze, missing, perm, model = checked_series(x, model, device)
     c, n = arr.shape
