@@ -183,6 +183,24 @@ def test_detector_onnx_scores_equal_tsae(tmp_path) -> None:
         runner.detector_scores(session, meta, X[:, :10])
 
 
+def test_a_level_free_detector_exports_with_its_scores(tmp_path) -> None:
+    from tsae.pipelines.anomaly.detector import Detector
+
+    t = np.arange(1500)
+    train = (np.sin(2 * np.pi * t / 16) + t / 300 + 0.05 * np.random.default_rng(1).standard_normal(1500))[None]
+    det = Detector(window=16, epochs=1, device="cpu", threshold="quantile", calibration="training",
+                   model_params={"hidden": 8}, max_train_windows=200).fit(train)
+    assert det.state_.pca is not None and det.state_.pca.level_free  # the subspace sees shapes, not levels
+    path = det.save(tmp_path / "det.tsae")
+    result = CliRunner().invoke(cli, ["export", str(path), "-o", str(tmp_path / "det.onnx"), "-q"])
+    assert result.exit_code == 0, result.output
+    session, meta = runner.load(tmp_path / "det.onnx")
+    test = np.sin(2 * np.pi * np.arange(1500, 1900) / 16)[None] + np.arange(1500, 1900) / 300  # beyond its range
+    test[0, 200:230] += 0.5 * np.sin(np.arange(30))  # a fault
+    np.testing.assert_allclose(runner.detector_scores(session, meta, test), det.decision_function(test),
+                               rtol=1e-4, atol=1e-6)
+
+
 def test_export_errors_are_one_line(tmp_path) -> None:
     bad = tmp_path / "bad.tsae"
     bad.write_bytes(b"not a model")

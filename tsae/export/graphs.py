@@ -66,6 +66,7 @@ class _ScaleGraph(nn.Module):
         self.ae_weight = float(state.ae_weight)
         const("ae_scale", state.err_scale, (1, -1, 1))
         self.pca_weight = float(term.pca_weight) if term.pca is not None else 0.0
+        self.pca_level_free = bool(term.pca is not None and term.pca.level_free)
         if self.pca_weight > 0:
             const("components", term.pca.components, tuple(term.pca.components.shape))
             const("pca_mean", term.pca.mean, (1, -1))
@@ -90,7 +91,8 @@ class _ScaleGraph(nn.Module):
             recon, _ = _reconstruct(self.model, z)
             error = error + self.ae_weight * (recon - z) ** 2 / self.ae_scale
         if self.pca_weight > 0:
-            flat = z.flatten(1) - self.pca_mean
+            shape = z - z.mean(dim=-1, keepdim=True) if self.pca_level_free else z  # LinearTerm.level_free
+            flat = shape.flatten(1) - self.pca_mean
             lin = (flat - (flat @ self.components.T) @ self.components) ** 2
             error = error + self.pca_weight * lin.reshape(z.shape) / self.pca_err_scale
         if self.stats_weight > 0:  # tsae.pipelines.anomaly.scoring.window_stats, on (batch, C, L)

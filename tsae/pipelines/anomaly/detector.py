@@ -109,6 +109,14 @@ def _level_huber(state: DetectorState) -> float | None:
     return found.pop() if found else None
 
 
+def _pca_level_free(state: DetectorState) -> bool:
+    """Whether the subspace terms take each window's own level off (one for all scales; False without them)."""
+    found = {term.pca.level_free for term in [state.primary_term(), *state.scales] if term.pca is not None}
+    if len(found) > 1:
+        raise ValueError("the subspace terms differ in level_free: one file holds one")
+    return found.pop() if found else False
+
+
 # ----------------------------------------------------------------------------- the detector
 class Detector:
     """Autoencoder anomaly detector for multichannel sensor series, with PyOD's interface.
@@ -930,6 +938,7 @@ class Detector:
             "ae_weight": state.ae_weight, "stats_weight": state.stats_weight, "scales": scales,
             "shared_rise": state.shared_rise, "point_weight": state.point_weight,
             "stats_level_huber": _level_huber(state),
+            **({"pca_level_free": True} if _pca_level_free(state) else {}),  # absent: the level seen, as before
             "selfcheck": self.selfcheck_.to_dict() if hasattr(self, "selfcheck_") else None,
             "settings": {"model": self.model, "window": self.window, "hop": self.hop,
                          "threshold": self.threshold if isinstance(self.threshold, str) else float(self.threshold),

@@ -51,14 +51,15 @@ if TYPE_CHECKING:
     from tsae.models.modelfile import LoadedModel
 
 DETECTOR_KIND = "tsae-detector"
-DETECTOR_VERSION = 7  # 2: statistics terms, further window scales, term weights, the self-check;
+DETECTOR_VERSION = 8  # 2: statistics terms, further window scales, term weights, the self-check;
 #                        3: the statistics terms' level distance turns linear (extra.stats_level_huber);
 #                        4: the main window's statistics term may hold its spectral shape (stats_band_*);
 #                        5: a seasonal profile may be removed before scoring (seasonal_daily/_weekly/_spread);
 #                        6: the zone whose wall clock the profile's hours are (extra.settings.timezone), and
 #                           a rise of the error that most sensors share discounted (extra.shared_rise);
 #                        7: the shortest smoothing's excess over its normal ceiling added to each sample's
-#                           score (extra.point_weight, array point_ceiling)
+#                           score (extra.point_weight, array point_ceiling);
+#                        8: the subspace terms may take each window's own level off (extra.pca_level_free)
 
 
 @dataclass
@@ -428,7 +429,7 @@ def term_arrays(prefix: str, pca: LinearTerm | None, stats: StatsTerm | None) ->
 
 
 def _terms(path: Path, arrays: dict[str, np.ndarray], prefix: str, channels: int,
-           window: int, level_huber: float | None) -> tuple[LinearTerm | None, StatsTerm | None]:
+           window: int, level_huber: float | None, level_free: bool) -> tuple[LinearTerm | None, StatsTerm | None]:
     pca = stats = None
     if f"{prefix}pca_components" in arrays:
         components = arrays[f"{prefix}pca_components"]
@@ -438,7 +439,8 @@ def _terms(path: Path, arrays: dict[str, np.ndarray], prefix: str, channels: int
                                  f"array '{prefix}pca_components'")
         pca = LinearTerm(components=_array(path, arrays, f"{prefix}pca_components", None),
                          mean=_array(path, arrays, f"{prefix}pca_mean", (width,)),
-                         err_scale=_array(path, arrays, f"{prefix}pca_err_scale", (channels,), positive=True))
+                         err_scale=_array(path, arrays, f"{prefix}pca_err_scale", (channels,), positive=True),
+                         level_free=level_free)
     if f"{prefix}stats_median" in arrays:
         band_median = band_spread = None
         if f"{prefix}stats_band_median" in arrays or f"{prefix}stats_band_spread" in arrays:
@@ -453,7 +455,7 @@ def _terms(path: Path, arrays: dict[str, np.ndarray], prefix: str, channels: int
 
 
 def _scales(path: Path, arrays: dict[str, np.ndarray], value: Any, channels: int,
-            level_huber: float | None) -> list[ScaleTerm]:
+            level_huber: float | None, level_free: bool) -> list[ScaleTerm]:
     if value is None:
         return []
     if not isinstance(value, list):
@@ -465,7 +467,7 @@ def _scales(path: Path, arrays: dict[str, np.ndarray], value: Any, channels: int
             raise ModelFileError(path, "must be an object", name)
         window = check_int(path, f"{name}.window", item.get("window"), 2, MAX_INT_HPARAM)
         hop = check_int(path, f"{name}.hop", item.get("hop"), 1, window)
-        pca, stats = _terms(path, arrays, f"scale{i}_", channels, window, level_huber)
+        pca, stats = _terms(path, arrays, f"scale{i}_", channels, window, level_huber, level_free)
         out.append(ScaleTerm(window, hop, pca=pca, stats=stats,
                              pca_weight=check_number(path, f"{name}.pca_weight", item.get("pca_weight", 1.0), 0.0,
                                                      MAX_MAGNITUDE),
@@ -523,7 +525,10 @@ def read_detector_state(path: str | Path, loaded: LoadedModel) -> DetectorFile:
     level_huber = extra.get("stats_level_huber")  # absent (files before version 3): squared throughout
     if level_huber is not None:
         level_huber = check_number(path, "extra.stats_level_huber", level_huber, 0.0, MAX_MAGNITUDE, low_open=True)
-    pca, stats = _terms(path, arrays, "", channels, window, level_huber)
+    level_free = extra.get("pca_level_free", False)  # absent (files before version 8): the level seen
+    if not isinstance(level_free, bool):
+        raise ModelFileError(path, f"must be true or false, not {str(level_free)[:40]!r}", "extra.pca_level_free")
+    pca, stats = _terms(path, arrays, "", channels, window, level_huber, level_free)
     contrib_base = _array(path, arrays, "contrib_base", (channels,)) if "contrib_base" in arrays else None
     state = DetectorState(model=loaded.model, window=window, hop=hop, normalizer=normalizer,
                           err_scale=_array(path, arrays, "err_scale", (channels,), positive=True), smooth=smooth,
@@ -533,7 +538,7 @@ def read_detector_state(path: str | Path, loaded: LoadedModel) -> DetectorFile:
                           stats=stats,
                           stats_weight=check_number(path, "extra.stats_weight", extra.get("stats_weight", 1.0), 0.0,
                                                     MAX_MAGNITUDE),
-                          scales=_scales(path, arrays, extra.get("scales"), channels, level_huber),
+                          scales=_scales(path, arrays, extra.get("scales"), channels, level_huber, level_free),
                           short_smooth=_short_smooth(path, extra.get("short_smooth", []), smooth),
                           # files before version 6: the plain mean over sensors
                           shared_rise=check_number(path, "extra.shared_rise", extra.get("shared_rise", 1.0), 1.0, 1e6),
@@ -593,6 +598,7 @@ FIELD_VERSIONS: tuple[tuple[int, str, str], ...] = (
     (6, "extra", "shared_rise"), (6, "settings", "shared_rise"), (6, "settings", "timezone"),
     (6, "array", "shared_base"),
     (7, "extra", "point_weight"), (7, "settings", "point_weight"), (7, "array", "point_ceiling"),
+    (8, "extra", "pca_level_free"),
 )
 
 

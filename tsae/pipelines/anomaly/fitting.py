@@ -64,6 +64,7 @@ from tsae.pipelines.anomaly.terms import (
     combine_rows,
     copy_levels,
     fit_window_terms,
+    follows_trend,
     point_ceiling,
     set_level,
     set_terms,
@@ -164,6 +165,8 @@ class DetectorFit:
         self.breaks: list[int] = []
         #: the longest window of the terms (set once they are chosen): a fleet's device shorter has none whole
         self._longest = 0
+        #: the subspace terms take each window's own level off: the training level follows a line (follows_trend)
+        self._level_free = False
         #: the held-out statistics rows of the shared rise, smoothed (None: no shared rise), once the terms are chosen
         self._shared: np.ndarray | None = None
 
@@ -215,6 +218,7 @@ class DetectorFit:
         fit_rows = split or n
         self._check_memory(channels, window, fit_rows, n)
         windows = [window] + self._extra_scales(window, fit_rows)
+        self._level_free = follows_trend(Z[:, :fit_rows], window)  # the subspace then sees shapes, not levels
         self._longest = max(windows)
         cut = None if split else self._crossfit_start(n, windows)
         self._warn_weak_fit(names, gaps, n, window, split, cut)
@@ -244,6 +248,8 @@ class DetectorFit:
                 (calib_rows, early_calib), source = self._crossfit_rows(state, Z, X, windows, cut), "crossfit"
                 det.selfcheck_.reason = "cross-fit calibration: no self-check"
                 det.selfcheck_.held_out = n - cut
+        if self._level_free and state.pca is not None:
+            det.selfcheck_.reason += "; the subspace terms take each window's own level off (it follows a line)"
         state.contrib_base = np.maximum(np.nanmean(calib_rows, axis=0), _EPS)
         # the shared rise's statistics rows and their normal levels, then the scores as the core computes them
         self._shared = None if held is None or "stats" not in det.selfcheck_.chosen else \
@@ -446,7 +452,8 @@ class DetectorFit:
         channels = Z.shape[0]
         window = windows[0]
         pca, stats, windows_all, k = fit_window_terms(Z, window, det.pca_variance, seed=det.seed,
-                                                      bands=det.stats_bands, breaks=self.breaks)
+                                                      bands=det.stats_bands, breaks=self.breaks,
+                                                      level_free=self._level_free)
         # the network trains on at most max_train_windows of them, evenly spaced: enough for these small
         # networks, and the fit's cost stops growing with the series
         train_windows = windows_all[np.unique(np.linspace(0, len(windows_all) - 1, det.max_train_windows).astype(int))]
@@ -467,7 +474,7 @@ class DetectorFit:
         scales = []
         for length in windows[1:]:
             scale_pca, scale_stats = fit_window_terms(Z, length, det.pca_variance, seed=det.seed,
-                                                      breaks=self.breaks)[:2]
+                                                      breaks=self.breaks, level_free=self._level_free)[:2]
             scales.append(ScaleTerm(length, max(1, length // 8), pca=scale_pca if det.linear else None,
                                     stats=scale_stats))
         return DetectorState(model=net, window=window, hop=hop, normalizer=normalizer, err_scale=np.ones(channels),
@@ -534,7 +541,8 @@ class DetectorFit:
             rank = None if term.pca is None else len(term.pca.components)
             pca, stats = fit_window_terms(Z, term.window, self.det.pca_variance, rank=rank,
                                           seed=self.det.seed, breaks=self.breaks,
-                                          bands=term.stats is not None and term.stats.band_median is not None)[:2]
+                                          bands=term.stats is not None and term.stats.band_median is not None,
+                                          level_free=self._level_free)[:2]
             if term.pca is not None:
                 pca.err_scale = term.pca.err_scale
                 set_window_terms(state, term.window, pca=pca)

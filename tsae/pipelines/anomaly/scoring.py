@@ -643,7 +643,8 @@ class _ScaleScorer:
         if term.pca is not None and term.pca_weight > 0:
             pca = term.pca
             # frame by frame, in a fixed order: the same bits in any block of frames (BLAS's products are not)
-            add_subspace_squares(errors, np.ascontiguousarray(frames, np.float64), pca.mean, pca.components,
+            values = own_level_removed(frames, axis=1) if pca.level_free else np.ascontiguousarray(frames, np.float64)
+            add_subspace_squares(errors, values, pca.mean, pca.components,
                                  np.ascontiguousarray(pca.components.T), term.pca_weight,
                                  np.broadcast_to(pca.err_scale, (channels,)).astype(np.float64))
         shared = None
@@ -1030,19 +1031,35 @@ class ScoringCore:
         return self._finish(rows, final=True)
 
 
+def own_level_removed(frames: np.ndarray, axis: int) -> np.ndarray:
+    """A float64 copy of ``frames`` with each window's own mean per sensor (over ``axis``, its samples) taken off.
+
+    Each window's mean is summed alone, in the same order whatever windows come with it: a frame's values are
+    the same bits in any block (streaming equals batch).
+    """
+    out = np.array(frames, dtype=np.float64)  # the one copy, taken off in place
+    out -= out.mean(axis=axis, keepdims=True)
+    return out
+
+
 @dataclass
 class LinearTerm:
     """The linear (PCA) reconstruction whose error is added to the autoencoder's.
 
     ``components`` ``(k, C * L)`` and ``mean`` ``(C * L,)`` act on flattened ``(C, L)``
-    windows; ``err_scale`` ``(C,)`` is each sensor's mean training error.
+    windows; ``err_scale`` ``(C,)`` is each sensor's mean training error. ``level_free``: the windows' own
+    mean per sensor is taken off before they are projected (:func:`own_level_removed`), at fit and scoring, so
+    the term sees a window's shape and not its level (a sensor on a trend leaves its training range while its
+    cycle keeps its shape; the statistics term judges the level). False: files before version 8.
     """
 
     components: np.ndarray
     mean: np.ndarray
     err_scale: np.ndarray
+    level_free: bool = False
 
     def __post_init__(self) -> None:
+        self.level_free = bool(self.level_free)
         self.components = np.asarray(self.components, np.float64)
         self.mean = np.asarray(self.mean, np.float64)
         self.err_scale = np.asarray(self.err_scale, np.float64)
