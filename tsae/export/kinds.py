@@ -138,7 +138,7 @@ def detector_export(source: str | os.PathLike) -> tuple[torch.nn.Module, dict[st
     """A detector: raw sensor windows ``(batch, sensors, window)`` -> ``error`` (same shape)."""
     from tsae.export.graphs import DetectorGraph
     from tsae.pipelines.anomaly.detector import Detector
-    from tsae.pipelines.anomaly.scoring import POINT_CAP, Z_BOUND, shared_rise_flags
+    from tsae.pipelines.anomaly.scoring import Z_BOUND, shared_rise_flags
 
     det = Detector.load(Path(source), device="cpu")
     if det.seasonal_ is not None:  # the graph takes windows, not times: its normalisation would be the wrong one
@@ -168,7 +168,7 @@ def detector_export(source: str | os.PathLike) -> tuple[torch.nn.Module, dict[st
         "short_smooth": [[length, factor] for length, factor in state.short_smooth], "centered": state.centered,
         "point_weight": float(state.point_weight) if state.point_ceiling is not None else 0.0,
         "point_ceiling": None if state.point_ceiling is None else np.asarray(state.point_ceiling, np.float64).tolist(),
-        "point_cap": POINT_CAP,
+        "point_cap": float(state.point_cap),
         "threshold": float(det.threshold_), "sensors": list(det.sensors_),
         "contrib_base": base, "normalizer": state.normalizer.to_dict(), "z_bound": Z_BOUND,
         "drift_rate": float(det.drift_rate), "shared_rise": float(state.shared_rise) if shared else 1.0,

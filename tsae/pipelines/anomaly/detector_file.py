@@ -35,6 +35,7 @@ from tsae.models.fields import (
 )
 from tsae.models.params import MAX_INT_HPARAM
 from tsae.pipelines.anomaly.scoring import (
+    POINT_CAP_BEFORE_8,
     SHORT_FACTORS,
     DetectorState,
     LinearTerm,
@@ -59,7 +60,8 @@ DETECTOR_VERSION = 8  # 2: statistics terms, further window scales, term weights
 #                           a rise of the error that most sensors share discounted (extra.shared_rise);
 #                        7: the shortest smoothing's excess over its normal ceiling added to each sample's
 #                           score (extra.point_weight, array point_ceiling);
-#                        8: the subspace terms may take each window's own level off (extra.pca_level_free)
+#                        8: the subspace terms may take each window's own level off (extra.pca_level_free),
+#                           and the most that excess adds, as a share of the score (extra.point_cap; before: 0.05)
 
 
 @dataclass
@@ -547,6 +549,9 @@ def read_detector_state(path: str | Path, loaded: LoadedModel) -> DetectorFile:
                                                     1e6),
                           point_ceiling=_array(path, arrays, "point_ceiling", (channels,))
                           if "point_ceiling" in arrays else None,
+                          # files before version 8: 5 % of the score
+                          point_cap=check_number(path, "extra.point_cap", extra.get("point_cap", POINT_CAP_BEFORE_8),
+                                                 0.0, 1e6),
                           shared_base=_array(path, arrays, "shared_base", (channels,), positive=True)
                           if "shared_base" in arrays else None)
     def bad_profile(name: str, text: str) -> None:
@@ -598,7 +603,7 @@ FIELD_VERSIONS: tuple[tuple[int, str, str], ...] = (
     (6, "extra", "shared_rise"), (6, "settings", "shared_rise"), (6, "settings", "timezone"),
     (6, "array", "shared_base"),
     (7, "extra", "point_weight"), (7, "settings", "point_weight"), (7, "array", "point_ceiling"),
-    (8, "extra", "pca_level_free"),
+    (8, "extra", "pca_level_free"), (8, "extra", "point_cap"),
 )
 
 

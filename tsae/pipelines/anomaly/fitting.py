@@ -41,6 +41,7 @@ from tsae.pipelines.anomaly.detector_file import check_time_step
 from tsae.pipelines.anomaly.early import early_scores
 from tsae.pipelines.anomaly.scoring import (
     _EPS,
+    POINT_CAP,
     SHORT_FACTORS,
     DetectorState,
     ScaleTerm,
@@ -256,6 +257,7 @@ class DetectorFit:
             shared_statistics(held, smooth, det.centered)
         state.shared_rise = float(det.shared_rise)
         state.point_weight = float(det.point_weight)
+        state.point_cap = POINT_CAP
         state.shared_base = None if self._shared is None else np.maximum(np.nanmean(self._shared, axis=0), _EPS)
         calib_scores = self._scores(state, calib_rows, smooth)
         calib_scores = self._short_smoothings(state, calib_rows, calib_scores)
@@ -626,7 +628,8 @@ class DetectorFit:
         """The scores of held-out error ``rows`` smoothed over ``smooth`` (and ``short``), less the rise most
         sensors share (its statistics rows smoothed as the core smooths them, over ``state.smooth``)."""
         return smoothed_scores(rows, smooth, state.centered, short, shared=self._shared, base=state.shared_base,
-                               shared_rise=state.shared_rise, point=(state.point_weight, state.point_ceiling))
+                               shared_rise=state.shared_rise,
+                               point=(state.point_weight, state.point_ceiling, state.point_cap))
 
     def _short_lengths(self, window: int, smooth: int) -> list[int]:
         """The lengths of ``short_smooth`` for this window, those shorter than ``smooth``, longest first."""

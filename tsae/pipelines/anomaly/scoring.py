@@ -313,10 +313,15 @@ SHORT_FACTORS = (1e-3, 1e3)
 
 
 #: the most a sample's own excess over normal adds to its smoothed error row, as a share of the row's sum
-#: (:class:`ScoreSmoother`):
-#: a plateau that the long smoothing spreads around a spike is flat to a percent or two; uncapped (weight 0.35) the
-#: excess raised the development NAB series' false events from 41 to 50, capped at 0.05 to 45
-POINT_CAP = 0.05
+#: (:class:`ScoreSmoother`), in detector files before version 8: a plateau that the long smoothing spreads around a
+#: spike is flat to a percent or two; uncapped (weight 0.35) the excess raised the development NAB series' false
+#: events from 41 to 50, capped at 0.05 to 45 (before the excess was kept from lifting a score across the threshold)
+POINT_CAP_BEFORE_8 = 0.05
+#: the cap a fit gives (:attr:`DetectorState.point_cap`): since the excess never lifts a score across the threshold,
+#: the cap changes no alarm, only the ranking, and 0.05 hid a short anomaly of one of several correlated sensors
+#: (its own samples 10 times their normal error) below the plateau the long smoothing moved 100 samples past it
+#: (eval_anomaly_unseen.py multi3 contextual, development seed 104: PR-AUC 0.23 at 0.05, 0.59 at 0.15 and 0.3 alike)
+POINT_CAP = 0.15
 
 
 class ScoreSmoother:
@@ -336,9 +341,9 @@ class ScoreSmoother:
     scaled to the long one's alarm level, stays under that plateau: the excursion's own sample ranked below its
     neighbours. Where the shortest smoothing's row of a sensor exceeds ``point_ceiling`` (its highest on the
     held-out normal data) the excess, scaled as that smoothing is and weighted by ``point_weight``, is therefore
-    added to the row, at most :data:`POINT_CAP` of it: normal data scores as before, a sample whose own error is
-    beyond anything normal ranks above the plateau it raised, and the excess alone does not lift a score far
-    below the alarm level above it (:class:`ScoringCore` with its ``alarm`` keeps it from lifting any score
+    added to the row, at most ``point_cap`` of it (:data:`POINT_CAP`): normal data scores as before, a sample whose
+    own error is beyond anything normal ranks above the plateau it raised, and the excess alone does not lift a
+    score far below the alarm level above it (:class:`ScoringCore` with its ``alarm`` keeps it from lifting any score
     across the alarm level: it ranks, it does not alarm).
 
     Parameters
@@ -347,20 +352,22 @@ class ScoreSmoother:
         The main (longest) smoothing: see :class:`_MovingMean`.
     short
         ``(length, factor)`` of each shorter smoothing (none: the main one alone, as before).
-    point_weight, point_ceiling
+    point_weight, point_ceiling, point_cap
         The weight of the shortest smoothing's excess over each sensor's ``point_ceiling`` ``(C,)`` (0 or None:
-        none, as in detector files before version 7; nothing without ``short``).
+        none, as in detector files before version 7; nothing without ``short``), and the most it adds, as a share
+        of the row's sum (:data:`POINT_CAP_BEFORE_8` in detector files before version 8).
     """
 
     def __init__(self, smooth: int, channels: int, centered: bool = True,
                  short: Sequence[tuple[int, float]] = (), point_weight: float = 0.0,
-                 point_ceiling: np.ndarray | None = None) -> None:
+                 point_ceiling: np.ndarray | None = None, point_cap: float = POINT_CAP_BEFORE_8) -> None:
         self.movers = [_MovingMean(smooth, channels, centered)]
         self.movers += [_MovingMean(length, channels, centered) for length, _ in short]
         self.factors = np.array([1.0, *(float(factor) for _, factor in short)])
         self.ready = [np.zeros((0, channels)) for _ in self.movers]  # smoothed rows the others lack yet
         self.point = 1 + int(np.argmin([length for length, _ in short])) if len(short) else 0  # the shortest
         self.point_weight = float(point_weight)
+        self.point_cap = float(point_cap)
         self.point_ceiling = None if point_ceiling is None or not self.point or not self.point_weight > 0 else \
             self.factors[self.point] * np.asarray(point_ceiling, np.float64)  # scaled as the shortest's rows
         #: what the excess added to the rows last returned ``(m, C)`` (None without ``point_ceiling``)
@@ -392,7 +399,7 @@ class ScoreSmoother:
             with np.errstate(invalid="ignore", divide="ignore"):
                 excess = np.maximum(stack[self.point] - self.point_ceiling, 0.0)
                 bonus = self.point_weight * np.where(np.isnan(excess), 0.0, excess)
-                added, cap = bonus.sum(axis=1), POINT_CAP * rows.sum(axis=1)
+                added, cap = bonus.sum(axis=1), self.point_cap * rows.sum(axis=1)
                 self.added = bonus * np.where(added > cap, cap / added, 1.0)[:, None]  # each sensor's share kept
                 rows += self.added
         return rows
@@ -868,7 +875,7 @@ class ScoringCore:
                                    for term, flag in zip(state.scales, flags[1:], strict=True)]
         self.pending = [np.zeros((0, self.channels)) for _ in self.scales]
         self.smoother = ScoreSmoother(state.smooth, self.channels, state.centered, state.short_smooth,
-                                      state.point_weight, state.point_ceiling)
+                                      state.point_weight, state.point_ceiling, state.point_cap)
         self.alarm = alarm
         self.shared = _SharedRise(sum(flags), self.channels, state.smooth, state.centered) if any(flags) else None
         #: the monitor's degraded scoring while sensors are silent (:mod:`~tsae.pipelines.anomaly.silent`)
@@ -1201,6 +1208,9 @@ class DetectorState:
         The weight of the shortest smoothing's excess over each sensor's highest held-out normal value of it
         ``(C,)``, added to each sample's error row (:class:`ScoreSmoother`; 0 and None: none, as in detector files
         before version 7).
+    point_cap
+        The most that excess adds to a row, as a share of its sum (:data:`POINT_CAP_BEFORE_8` in detector files
+        before version 8; a fit gives :data:`POINT_CAP`).
     """
 
     model: Any
@@ -1222,10 +1232,12 @@ class DetectorState:
     shared_base: np.ndarray | None = None
     point_weight: float = 0.0
     point_ceiling: np.ndarray | None = None
+    point_cap: float = POINT_CAP_BEFORE_8
 
     def __post_init__(self) -> None:
         self.shared_rise = float(self.shared_rise)
         self.point_weight = float(self.point_weight)
+        self.point_cap = float(self.point_cap)
         if self.point_ceiling is not None:
             self.point_ceiling = np.asarray(self.point_ceiling, np.float64)
         if self.shared_base is not None:

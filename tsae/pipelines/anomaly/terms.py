@@ -341,11 +341,12 @@ def combine_rows(rows: dict[TermKey, np.ndarray], chosen: Sequence[str], pca_wei
 
 def smoothed_scores(rows: np.ndarray, smooth: int, centered: bool, short: Sequence[tuple[int, float]] = (),
                     shared: np.ndarray | None = None, base: np.ndarray | None = None,
-                    shared_rise: float = 1.0, point: tuple[float, np.ndarray | None] = (0.0, None)) -> np.ndarray:
+                    shared_rise: float = 1.0,
+                    point: tuple[float, np.ndarray | None, float] = (0.0, None, 0.0)) -> np.ndarray:
     """Scores of error rows ``(n, C)``: the core's moving means (:class:`ScoreSmoother`, with the shortest's excess
-    over its ceiling, ``point``: ``(point_weight, point_ceiling)``), then the mean over sensors, less the rise most
-    sensors share (``shared``: their statistics rows smoothed as the core smooths them, :func:`shared_statistics`;
-    ``base``: their normal levels; at most ``shared_rise``:
+    over its ceiling, ``point``: ``(point_weight, point_ceiling, point_cap)``), then the mean over sensors, less the
+    rise most sensors share (``shared``: their statistics rows smoothed as the core smooths them,
+    :func:`shared_statistics`; ``base``: their normal levels; at most ``shared_rise``:
     :func:`~tsae.pipelines.anomaly.scoring.shared_rise_scores`)."""
     mover = ScoreSmoother(smooth, rows.shape[1], centered, short, *point)
     smoothed = np.concatenate([mover.push(rows), mover.flush()])
