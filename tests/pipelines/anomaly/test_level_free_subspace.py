@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 
 from tsae.pipelines.anomaly.detector import Detector
-from tsae.pipelines.anomaly.scoring import DetectorState, LinearTerm, ScaleTerm, _ScaleScorer, own_level_removed
+from tsae.pipelines.anomaly.scoring import (
+    POINT_CAP,
+    POINT_CAP_BEFORE_8,
+    DetectorState,
+    LinearTerm,
+    ScaleTerm,
+    _ScaleScorer,
+    own_level_removed,
+)
 from tsae.pipelines.anomaly.selfcheck import average_precision
 from tsae.pipelines.anomaly.terms import fit_window_terms, trend_fit
 
@@ -114,14 +122,17 @@ def test_a_file_before_version_8_scores_with_the_level_seen(det, tmp_path, craft
     def older(head: dict) -> None:
         head["extra"]["version"] = 7
         head["extra"].pop("pca_level_free")
+        head["extra"].pop("point_cap")  # version 8 too: a file before it scores with POINT_CAP_BEFORE_8
 
     old = Detector.load(craft_model_file(tmp_path / "d.tsae", "v7.tsae", header=older), device="cpu")
     terms = [t.pca for t in [old.state_.primary_term(), *old.state_.scales] if t.pca is not None]
     assert terms and not any(t.level_free for t in terms)
     x = _trend_sine()
     level_free(det, False)
+    det.state_.point_cap = POINT_CAP_BEFORE_8
     try:
         np.testing.assert_array_equal(old.decision_function(x), det.decision_function(x))
     finally:
         level_free(det, True)
+        det.state_.point_cap = POINT_CAP
 

@@ -173,7 +173,7 @@ def test_the_fit_zone_is_stored_and_scores_by_default(weekly, tmp_path):
     np.testing.assert_allclose(streamed, expected, rtol=1e-9, atol=1e-12)
     # a file before version 6 (no timezone) loads without one and scores as it did: Unix times in UTC
     model = load_model(tmp_path / "berlin.tsae", device="cpu")
-    newer = ("timezone", "shared_rise", "point_weight")  # version 6's and 7's fields: no v5 file has them
+    newer = ("timezone", "shared_rise", "point_weight", "point_cap")  # version 6-8 fields: no v5 file has them
     settings = {k: v for k, v in model.extra["settings"].items() if k not in newer}
     extra = {k: v for k, v in model.extra.items() if k not in newer}
     save_model(tmp_path / "v5.tsae", model.model, frame=model.frame, normalizer=model.normalizer,

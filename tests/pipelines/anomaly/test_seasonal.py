@@ -191,10 +191,10 @@ def test_a_version_4_file_loads_and_scores_as_before(detector_file, test_data, t
 
     loaded = load_model(detector_file, device="cpu")
     # version 6's and 7's fields: no v4 file has them
-    extra = {k: v for k, v in loaded.extra.items() if k not in ("shared_rise", "point_weight")}
+    extra = {k: v for k, v in loaded.extra.items() if k not in ("shared_rise", "point_weight", "point_cap")}
     extra["version"] = 4
     extra["settings"] = {k: v for k, v in extra["settings"].items()
-                         if k not in ("seasonal", "shared_rise", "point_weight")}
+                         if k not in ("seasonal", "shared_rise", "point_weight", "point_cap")}
     arrays = {k: v for k, v in loaded.arrays.items() if k not in ("shared_base", "point_ceiling")}
     save_model(tmp_path / "v4.tsae", loaded.model, frame=loaded.frame, normalizer=loaded.normalizer, extra=extra,
                arrays=arrays)
