@@ -22,8 +22,11 @@ Long gaps (``long_gap``, its own table): gaps of 300 to 3,000 samples, longer th
 carries across: ``minute_day`` (the daily cycle at one sample a minute, two weeks), ``week_10min`` (six weeks at one
 sample every 10 minutes, weekends quieter than weekdays: a weekly cycle of 1,008), ``minute_grow`` (``minute_day``
 with its cycle's amplitude growing or shrinking 4-fold), and series without a cycle (``random_walk``, ``trend_ar``: a
-trend in AR(1) noise of 0.995, ``noise``); ``one``: one gap of a period (1,440 without one), ``three``: three gaps of
-300 to 3,000 samples, and in the cyclic series ``start``/``end``: one gap of 300 to 3,000 samples at that end.
+trend in AR(1) noise of 0.995, ``noise``, ``ar2``: quasi-periodic AR(2), poles at 0.995), and cycles shorter than
+that window (``cycle_100``, ``cycle_200``: the daily cycle's shape in 100 or 200 samples, a week at one sample a
+minute); ``one``: one gap of a period (1,440 without one or with a short one), ``three``: three gaps of 300 to 3,000
+samples, ``sparse``: such gaps until 60 to 85 % is missing, and in the cyclic series ``start``/``end``: one gap of 300
+to 3,000 samples at that end, ``days``: each whole day missing at a chance of 50 to 70 % (a day of 1,440 samples).
 Anchors: linear interpolation and seasonal-naive (the value one period away, the period known); the seconds are
 tsae.impute's per series.
 
@@ -33,7 +36,8 @@ Long series (``--only long``): time and peak memory of tsae.smooth and tsae.impu
 Reported: RMSE to the truth / std(truth), and its ratio to the best anchor (``tsae/best``).
 
 Usage: ``python scripts/eval_smooth_unseen.py [--n 2016] [--first-seed 0] [--seeds 2]
-[--only smooth|impute|long] [--families a,b] [--long 200000]`` (``--families long_gap``: the long gaps alone)
+[--only smooth|impute|long] [--families a,b] [--signals a,b] [--layouts a,b] [--long 200000]``
+(``--families long_gap``: the long gaps alone; ``--signals``/``--layouts``: those long-gap rows alone)
 
 Anything decided from this script is decided on ``--first-seed 100``; reported tables use seeds from 0.
 """
@@ -268,10 +272,20 @@ def _table_summary(ratios: list[float]) -> None:
 
 # ----------------------------------------------------------------------------- long gaps
 LONG_GAP_SIGNALS = {"minute_day": 1440, "week_10min": 7 * DAY, "random_walk": 0, "trend_ar": 0, "noise": 0,
-                    "minute_grow": 1440}
-#: the gap layouts of each signal (gaps at an end: of cyclic series), and the key of each in the draws' seed (the
-#: first two keep the draws they had)
-LONG_GAP_LAYOUTS = {"one": 3, "three": 5, "start": 10, "end": 11}
+                    "minute_grow": 1440, "cycle_100": 100, "cycle_200": 200, "ar2": 0}
+#: the gap layouts of each signal (gaps at an end, whole periods: of cyclic series), and the key of each in the draws'
+#: seed (the first two keep the draws they had)
+LONG_GAP_LAYOUTS = {"one": 3, "three": 5, "start": 10, "end": 11, "sparse": 12, "days": 14}
+#: the shortest period a gap of one period (``one``) is drawn for (a shorter one is no long gap: 1,440 samples)
+LONG_PERIOD = 300
+
+
+def long_gap_layouts(period: int) -> tuple[str, ...]:
+    """The gap layouts drawn in a long-gap signal of that ``period`` (0: none; whole days missing: a day at one
+    sample a minute, two weeks)."""
+    if not period:
+        return "one", "three", "sparse"
+    return ("one", "three", "start", "end", "sparse") + (("days",) if period == 1440 else ())
 
 
 def long_gap_signal(signal: str, rng: np.random.Generator) -> np.ndarray:
@@ -285,6 +299,8 @@ def long_gap_signal(signal: str, rng: np.random.Generator) -> np.ndarray:
         gain = 1 + 3 * (t / n if rng.random() < 0.5 else 1 - t / n)
         return (gain * (np.sin(2 * np.pi * t / 1440 + phase) + 0.4 * np.sin(4 * np.pi * t / 1440 + 2 * phase))
                 + 1.5 * t / n * rng.choice([-1.0, 1.0]))
+    if signal.startswith("cycle_"):  # a cycle shorter than the widest window, a week at one sample a minute
+        return daily(7 * 1440, rng, LONG_GAP_SIGNALS[signal])
     if signal == "week_10min":  # six weeks at one sample every 10 minutes: weekdays busy, weekends quiet
         n = 6 * 7 * DAY
         day = daily(n, rng)
@@ -297,20 +313,43 @@ def long_gap_signal(signal: str, rng: np.random.Generator) -> np.ndarray:
         return 3 * np.arange(n) / n * rng.choice([-1.0, 1.0]) + ar1(n, 0.995, rng)
     if signal == "noise":
         return rng.normal(size=n)
+    if signal == "ar2":  # quasi-periodic: AR(2) with poles at radius 0.995, a period of 300 to 1,500 samples
+        r, w = 0.995, 2 * np.pi / rng.uniform(300, 1500)
+        e = rng.normal(size=n)
+        y = np.zeros(n)
+        for i in range(2, n):
+            y[i] = 2 * r * np.cos(w) * y[i - 1] - r * r * y[i - 2] + e[i]
+        return y
     raise ValueError(signal)
 
 
 def long_gap_mask(n: int, layout: str, period: int, rng: np.random.Generator) -> np.ndarray:
-    """``one``: one gap of a period (1,440 samples without one); ``three``: three gaps of 300 to 3,000 samples
-    (log-uniform), one in each third of the series, away from its ends; ``start``/``end``: one gap of 300 to 3,000
-    samples at that end."""
+    """``one``: one gap of a period (1,440 samples without one, or one shorter than :data:`LONG_PERIOD`); ``three``:
+    three gaps of 300 to 3,000 samples (log-uniform), one in each third of the series, away from its ends;
+    ``start``/``end``: one gap of 300 to 3,000 samples at that end; ``sparse``: gaps of 300 to 3,000 samples (at the
+    ends too) until 60 to 85 % of the series is missing; ``days``: each whole period missing with a chance of 50 to
+    70 % (some days of a daily cycle present)."""
     mask = np.zeros(n, dtype=bool)
+    if layout == "sparse":
+        share = rng.uniform(0.6, 0.85)
+        while mask.mean() < share:
+            length = int(np.exp(rng.uniform(np.log(300), np.log(3000))))
+            start = int(rng.integers(-length // 2, n - length // 2))
+            mask[max(0, start): start + length] = True
+        return mask
+    if layout == "days":
+        share = rng.uniform(0.5, 0.7)
+        for k in range(-(-n // period)):
+            mask[k * period: (k + 1) * period] = rng.random() < share
+        if mask.all():
+            mask[:period] = False
+        return mask
     if layout in ("start", "end"):
         length = int(np.exp(rng.uniform(np.log(300), np.log(3000))))
         mask[slice(0, length) if layout == "start" else slice(n - length, n)] = True
         return mask
     if layout == "one":
-        length = period or 1440
+        length = period if period >= LONG_PERIOD else 1440
         start = int(rng.integers(n // 5, n - n // 5 - length))
         mask[start: start + length] = True
         return mask
@@ -322,8 +361,9 @@ def long_gap_mask(n: int, layout: str, period: int, rng: np.random.Generator) ->
     return mask
 
 
-def run_long_gaps(seeds: int, first_seed: int) -> None:
-    """Gaps of 300 to 3,000 samples in series with and without a cycle longer than the imputer's widest window."""
+def run_long_gaps(seeds: int, first_seed: int, signals: list[str] | None = None,
+                  layouts: list[str] | None = None) -> None:
+    """Gaps of 300 to 3,000 samples in series with and without a cycle (``signals`` and ``layouts``: those alone)."""
     import tsae.pipelines.smooth.imputer as imputer
 
     print(f"\n## Long gaps: RMSE on the missing samples / std(truth), mean of {seeds} seed(s), light noise (0.05); "
@@ -334,7 +374,11 @@ def run_long_gaps(seeds: int, first_seed: int) -> None:
     print("-" * len(head))
     ratios = []
     for signal, period in LONG_GAP_SIGNALS.items():
-        for layout in LONG_GAP_LAYOUTS if period else ("one", "three"):
+        if signals is not None and signal not in signals:
+            continue
+        for layout in long_gap_layouts(period):
+            if layouts is not None and layout not in layouts:
+                continue
             e: dict[str, list[float]] = {m: [] for m in methods}
             seconds = 0.0
             for seed in range(first_seed, first_seed + seeds):
@@ -410,6 +454,10 @@ def main() -> None:
                         help="one table (long: only with --only)")
     parser.add_argument("--families", default=None,
                         help="comma-separated families (default all): " + ",".join(SMOOTH_FAMILIES + IMPUTE_FAMILIES))
+    parser.add_argument("--signals", default=None, help="comma-separated long-gap signals (default all): "
+                        + ",".join(LONG_GAP_SIGNALS))
+    parser.add_argument("--layouts", default=None, help="comma-separated long-gap layouts (default all): "
+                        + ",".join(LONG_GAP_LAYOUTS))
     parser.add_argument("--long", type=int, default=200_000, help="samples of the long series (--only long)")
     args = parser.parse_args()
     if args.only in (None, "smooth"):
@@ -419,7 +467,8 @@ def main() -> None:
         if set(families) - {"long_gap"}:
             run_imputation(args.n, args.seeds, args.first_seed, [f for f in families if f != "long_gap"])
         if "long_gap" in families:
-            run_long_gaps(args.seeds, args.first_seed)
+            run_long_gaps(args.seeds, args.first_seed, args.signals and args.signals.split(","),
+                          args.layouts and args.layouts.split(","))
     if args.only == "long":
         run_long(args.long)
 

@@ -74,3 +74,31 @@ def test_the_growing_cycle_grows_or_shrinks_four_fold() -> None:
     day = 1440
     first, last = np.ptp(truth[:day]), np.ptp(truth[-day:])
     assert 3 < max(first, last) / min(first, last) < 5
+
+
+@pytest.mark.parametrize("seed", [6, 7])
+def test_a_sparse_long_gap_series_misses_60_to_85_percent_in_gaps_of_300_or_more(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    gaps = eu.long_gap_mask(10080, "sparse", 100, rng)
+    edges = np.flatnonzero(np.diff(np.r_[0, gaps.astype(np.int8), 0]))
+    inner = [(a, b) for a, b in zip(edges[::2], edges[1::2], strict=True) if a > 0 and b < gaps.size]
+    assert 0.6 <= gaps.mean() <= 0.9
+    assert all(b - a >= 300 for a, b in inner)
+
+
+def test_whole_days_missing_are_whole_periods() -> None:
+    gaps = eu.long_gap_mask(14 * 1440, "days", 1440, np.random.default_rng(8))
+    days = gaps.reshape(14, 1440)
+    assert (days.all(axis=1) | ~days.any(axis=1)).all()
+    assert 0 < days.all(axis=1).sum() < 14
+
+
+def test_the_short_cycles_and_the_quasi_periodic_series() -> None:
+    rng = np.random.default_rng(9)
+    for signal in ("cycle_100", "cycle_200"):
+        truth = eu.long_gap_signal(signal, rng)
+        period = eu.LONG_GAP_SIGNALS[signal]
+        np.testing.assert_allclose(np.abs(truth[period:] - truth[:-period]), 1.5 * period / truth.size, atol=1e-9)
+        assert "days" not in eu.long_gap_layouts(period)
+    ar2 = eu.long_gap_signal("ar2", rng)
+    assert np.isfinite(ar2).all() and eu.LONG_GAP_SIGNALS["ar2"] == 0
