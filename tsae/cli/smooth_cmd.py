@@ -40,6 +40,10 @@ _device_option = click.option("--device", type=click.Choice(["auto", "cpu", "cud
 @click.option("--spikes", type=click.Choice(["auto", "keep", "smooth"]), default="auto", show_default=True,
               help="Lone samples far off the signal: auto keeps them as spikes unless they are the noise's own "
                    "outliers; keep keeps every one; smooth smooths every one over (a glitchy sensor).")
+@click.option("--noise", type=click.Choice(["white", "coloured", "colored"]), default="white", show_default=True,
+              help="white: each sample's noise is its own; coloured (colored): the noise is correlated over a few "
+                   "samples (AR(1)-like, a sensor's own filter) and is smoothed harder. Your word: a rough "
+                   "signal can look like coloured noise. Not with --model.")
 @_model
 @click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE", callback=key_values,
               help="Parameter of the self-taught blind_spot network (repeatable; see `tsae models blind_spot`).")
@@ -47,7 +51,7 @@ _device_option = click.option("--device", type=click.Choice(["auto", "cpu", "cud
 @_to
 @quiet_option
 def smooth_command(input: Path | str, output: Path | str, strength: float, no_edge_guard: bool, spikes: str,
-                   model: Path | None, params: dict[str, str], device: str, stdout_kind: str | None,
+                   noise: str, model: Path | None, params: dict[str, str], device: str, stdout_kind: str | None,
                    quiet: bool) -> None:
     """Smooth INPUT (CSV/TSV, also .gz/.bz2/.xz, .npy or audio; - for stdin, any of them), every channel, without
     shifting it in time.
@@ -61,6 +65,7 @@ def smooth_command(input: Path | str, output: Path | str, strength: float, no_ed
       tsae smooth sensors.csv -o sensors.smooth.csv
       tsae smooth noisy.wav -o smooth.wav --strength 0.7
       tsae smooth glitchy.csv -o clean.csv --spikes smooth
+      tsae smooth drifting.csv -o smooth.csv --noise coloured
       zcat big.csv.gz | tsae smooth - -o - | gzip > smooth.csv.gz
       tsae smooth noisy.flac -o - | sox -t wav - smooth.mp3
       sox noisy.mp3 -t wav - | tsae smooth - -o smooth.wav
@@ -70,7 +75,8 @@ def smooth_command(input: Path | str, output: Path | str, strength: float, no_ed
 
     with series_pipes(input, output, [input, model], kind=stdout_kind, quiet=quiet) as (source, target):
         info = smooth_file(source, target, strength=strength, model=model, device=_device(device, model),
-                           edge_guard=not no_edge_guard, spikes=spikes, model_params=params, quiet=quiet)
+                           edge_guard=not no_edge_guard, spikes=spikes, noise=noise, model_params=params,
+                           quiet=quiet)
     echo_done(f"{shown(output)}: smoothed {info['samples']} samples x {info['channels']} channel(s) "
               f"in {info['seconds']:.1f} s", quiet)
 

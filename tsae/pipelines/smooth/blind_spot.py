@@ -52,10 +52,22 @@ def _pad_odd(z: np.ndarray, k: int) -> np.ndarray:
     return np.pad(np.concatenate([left, z, right]), k - r, mode="edge")
 
 
-def _blind_spot_kernels(n: int) -> tuple[np.ndarray, int]:
+def _hole_fit(w: int, order: int, hole: int) -> np.ndarray:
+    """The taps of a local polynomial fit of ``order`` over ``w`` samples, evaluated at the centre, that reads
+    none of the ``2 hole + 1`` samples about it (least squares on the others)."""
+    x = np.arange(w, dtype=float) - w // 2
+    kept = np.abs(x) > hole
+    taps = np.zeros(w)
+    taps[kept] = np.linalg.pinv(x[kept, None] ** np.arange(order + 1))[0]
+    return taps
+
+
+def _blind_spot_kernels(n: int, hole: int = 0) -> tuple[np.ndarray, int]:
     """Candidate blind-spot filters: leave-one-out local polynomial fits (orders 0, 2, 4)
     over odd windows from 3 to ``~n/4`` samples, each with its centre tap set to 0 and
-    renormalised. Returns ``(n_kernels, 2k+1)`` and ``k``."""
+    renormalised. With a ``hole``, fits that leave out the ``hole`` samples on each side of the centre
+    too (coloured noise, :mod:`~tsae.pipelines.smooth.coloured`), over the windows with samples enough left.
+    Returns ``(n_kernels, 2k+1)`` and ``k``."""
     from scipy.signal import savgol_coeffs
 
     top = int(min(max(3, n // 4), 513)) | 1
@@ -64,13 +76,16 @@ def _blind_spot_kernels(n: int) -> tuple[np.ndarray, int]:
     kernels = []
     for order in (0, 2, 4):
         for w in widths:
-            if w <= order + 2:
+            if w <= order + 2 + 2 * hole:
                 continue
-            c = savgol_coeffs(w, order) if order else np.full(w, 1.0 / w)
-            h0 = c[w // 2]
-            loo = c.copy()
-            loo[w // 2] = 0.0
-            loo /= 1.0 - h0
+            if hole:
+                loo = _hole_fit(w, order, hole)
+            else:
+                c = savgol_coeffs(w, order) if order else np.full(w, 1.0 / w)
+                h0 = c[w // 2]
+                loo = c.copy()
+                loo[w // 2] = 0.0
+                loo /= 1.0 - h0
             full = np.zeros(2 * k + 1)
             full[k - w // 2 : k + w // 2 + 1] = loo
             kernels.append(full)
@@ -99,8 +114,8 @@ def _apply_taps(z: np.ndarray, taps: np.ndarray) -> np.ndarray:
 _REFITS = 2
 
 
-def _linear_blind_spot(z: np.ndarray, ridge: float | None = None,
-                       guard: tuple[np.ndarray, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _linear_blind_spot(z: np.ndarray, ridge: float | None = None, guard: tuple[np.ndarray, float] | None = None,
+                       hole: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Closed-form blind-spot filter: the least-squares mixture of leave-one-out smoothers.
 
     Every candidate predicts ``z[t]`` without reading ``z[t]``; their ridge-regularised
@@ -111,10 +126,11 @@ def _linear_blind_spot(z: np.ndarray, ridge: float | None = None,
     the edge guard will read and their noise sigma), the filter is fitted again, :data:`_REFITS`
     times, on the samples whose prediction the guard leaves alone (:func:`_left_alone`): the few
     it keeps as features (the corner of a step, far off any smooth fit) pulled the filter fitted
-    over the whole series toward narrow windows. Returns the prediction and the combined taps
+    over the whole series toward narrow windows. ``hole``: the samples on each side of the centre that the
+    filter reads none of either (:func:`_blind_spot_kernels`). Returns the prediction and the combined taps
     ``(2k+1,)`` (centre tap 0).
     """
-    kernels, k = _blind_spot_kernels(len(z))
+    kernels, k = _blind_spot_kernels(len(z), hole)
     mixture = _Mixture(_candidate_predictions(z, kernels, k), z)
     pred, coef = mixture.fit(None, ridge)
     if guard is not None:
@@ -380,7 +396,7 @@ def warn_short_training(channels: int, params: dict[str, Any]) -> None:
 
 def _fit_blind_spot(z: np.ndarray, *, seed: int, max_seconds: float | None, steps: int,
                     params: dict[str, Any], guard: tuple[np.ndarray, np.ndarray] | None = None,
-                    ) -> tuple[np.ndarray, BlindSpot]:
+                    holes: np.ndarray | None = None) -> tuple[np.ndarray, BlindSpot]:
     """Blind-spot prediction for normalised, gap-free channels ``z`` (C, n) -> (C, n), and the predictor.
 
     The linear blind-spot filter is solved in closed form per channel; a
@@ -389,15 +405,20 @@ def _fit_blind_spot(z: np.ndarray, *, seed: int, max_seconds: float | None, step
     held out) then learns what the filter leaves, and is kept only if it cuts the
     held-out blind-spot loss by 3 %. The predictor (:class:`BlindSpot`) applies the
     same to other parts of the series. ``guard``: the channels the edge guard will read and their
-    noise sigmas (see :func:`_linear_blind_spot`).
+    noise sigmas (see :func:`_linear_blind_spot`); ``holes`` (per channel, or None: none) the samples on each side
+    that each channel's filter leaves out too. The network's blind spot is one sample: with a hole in any channel
+    it would learn that channel's correlated noise, and is not trained.
     """
     c, n = z.shape
     linear = np.empty((c, n))  # filled row by row: a list of rows stacked held the prediction twice
     taps = []
     for i, zc in enumerate(z):
-        linear[i], row_taps = _linear_blind_spot(zc, guard=None if guard is None else (guard[0][i], float(guard[1][i])))
+        linear[i], row_taps = _linear_blind_spot(zc, guard=None if guard is None else (guard[0][i], float(guard[1][i])),
+                                                 hole=0 if holes is None else int(holes[i]))
         taps.append(row_taps)
     only_linear = BlindSpot(taps)
+    if holes is not None and bool(np.any(holes > 0)):
+        return linear, only_linear
     if steps <= 0 or (max_seconds is not None and max_seconds <= 0) or n < 8 * _WINDOW:
         return linear, only_linear
     val = (np.arange(n) // _WINDOW % 8) == 3

@@ -58,6 +58,7 @@ from tsae.pipelines.smooth.smoother import (
     blend,
     blend_features,
     check_budget,
+    check_coloured_model,
     check_spikes,
     checked_params,
     even_scale_steps,
@@ -102,7 +103,7 @@ def gap_held_whole(block: int = IMPUTE_BLOCK) -> int:
 def smooth_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], advance: Callable[[int], None], *,
                   block: int = SMOOTH_BLOCK, learn: int | None = None, strength: float = 1.0, model: Any = None,
                   edge_guard: bool = True, steps: int = 150, max_seconds: float | None = None, seed: int = 0,
-                  model_params: dict[str, Any] | None = None, spikes: str = "auto") -> int:
+                  model_params: dict[str, Any] | None = None, spikes: str = "auto", noise: str = "white") -> int:
     """Smooth ``source`` block by block into ``write``, learning from its first block (see the module notes).
 
     Returns the number of missing samples (NaN, left NaN as by :func:`~tsae.pipelines.smooth.smoother.smooth`).
@@ -114,12 +115,13 @@ def smooth_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
     n = source.n
     check_budget(steps, max_seconds, seed)
     spikes = check_spikes(spikes)
+    noise = check_coloured_model(noise, model)
     params = checked_params(model_params, source.channels, model)
     first = repair_missing(source.read(0, block if learn is None else learn))
     kinds = noise_kinds(first) if model is None else np.full(len(first), ADDITIVE)
     uneven = bool((kinds != ADDITIVE).any())
-    levels = (LevelPredictor.fit(first, kinds, seed=seed, max_seconds=max_seconds, steps=steps, params=params)
-              if model is None else None)
+    levels = (LevelPredictor.fit(first, kinds, seed=seed, max_seconds=max_seconds, steps=steps, params=params,
+                                 noise=noise) if model is None else None)
     first_raw, first = first, on_even_scale(first, kinds) if uneven else first  # neither is written to
     log_sigmas = log_noise_levels(first, kinds)
     center, scale = normalisation(first)
@@ -140,7 +142,8 @@ def smooth_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
     else:
         _, predictor = self_supervised(z, edge_guard=edge_guard, seed=seed, max_seconds=max_seconds,
                                        steps=even_scale_steps(kinds, steps), params=params, sigmas=sigmas,
-                                       skewed=kinds != ADDITIVE, spikes=spikes)
+                                       skewed=kinds != ADDITIVE, spikes=spikes, noise=noise)
+        sigmas = predictor.sigmas  # coloured noise's are measured beside the blind spot's hole
         context = max(predictor.reach, 0 if levels is None else levels.reach) + _GUARD_HALF + 1
 
         def predict(zs: np.ndarray, xs: np.ndarray, raw: np.ndarray) -> np.ndarray:

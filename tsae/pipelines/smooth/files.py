@@ -41,7 +41,7 @@ from tsae.pipelines.smooth.blocks import (
     smooth_blocks,
 )
 from tsae.pipelines.smooth.imputer import impute
-from tsae.pipelines.smooth.smoother import check_spikes, checked_params, smooth
+from tsae.pipelines.smooth.smoother import check_coloured_model, check_spikes, checked_params, smooth
 
 #: what a job does to a table's rows, as its time-order warnings say it
 _DONE = {"smooth": "smoothed", "impute": "imputed"}
@@ -182,6 +182,7 @@ def smooth_file(input: str | os.PathLike, output: str | os.PathLike, *, strength
     loaded = _loaded_model(model, device)
     checked_params(kwargs.get("model_params"), 1, loaded)  # a bad parameter is its own error, not the file's
     check_spikes(kwargs.get("spikes", "auto"))
+    check_coloured_model(kwargs.get("noise", "white"), loaded)
 
     def blocks(source: SeriesSource, write: Callable[[np.ndarray], None], advance: Callable[[int], None]) -> int:
         return smooth_blocks(source, write, advance, block=block, strength=strength, model=loaded, **kwargs)

@@ -52,6 +52,7 @@ from tsae.models.trainer import check_seed, whole_number
 from tsae.pipelines.progress import check_advance
 from tsae.pipelines.reconstruct.columns import in_input_order, loaded_in_model_order
 from tsae.pipelines.smooth.blind_spot import _WINDOW, BlindSpot, _fit_blind_spot
+from tsae.pipelines.smooth.coloured import check_noise, noise_holes
 from tsae.pipelines.smooth.glitches import (
     MEDIAN_HALF,
     GlitchBounds,
@@ -299,6 +300,16 @@ def check_device(device: Any, model: Any) -> None:
                          "small network on the CPU: leave device out")
 
 
+def check_coloured_model(noise: Any, model: Any) -> str:
+    """``noise`` checked (:func:`~tsae.pipelines.smooth.coloured.check_noise`); coloured noise is refused beside a
+    trained ``model``, whose reconstruction takes the place of the blind spot it widens."""
+    noise = check_noise(noise)
+    if noise == "coloured" and model is not None:
+        raise ValueError("noise='coloured' widens the self-taught blind spot; a trained model (model=) brings its own "
+                         "prediction: leave noise out")
+    return noise
+
+
 def checked_params(model_params: dict[str, Any] | None, channels: int, model: Any) -> dict[str, Any]:
     """The ``blind_spot`` network's parameters as a dict, checked (a bad one fails before any work)."""
     if model_params is not None and not isinstance(model_params, Mapping):
@@ -396,22 +407,29 @@ class Predictor:
 
 def self_supervised(z: np.ndarray, *, edge_guard: bool, seed: int, max_seconds: float | None, steps: int,
                     params: dict[str, Any] | None = None, sigmas: np.ndarray | None = None,
-                    skewed: np.ndarray | None = None, spikes: str = "auto") -> tuple[np.ndarray, Predictor]:
+                    skewed: np.ndarray | None = None, spikes: str = "auto",
+                    noise: str = "white") -> tuple[np.ndarray, Predictor]:
     """Fit the blind-spot prediction of normalised, gap-free channels ``z`` (C, n) on ``z`` itself.
 
     ``params`` are the ``blind_spot`` network's parameters; ``sigmas`` the channels' noise levels
     (:func:`noise_sigma` of each, measured when None); ``skewed`` (boolean per channel, or None) marks
     channels whose noise stays skewed (level-dependent noise on its even scale): held symmetrically within
     Huber's constant, it pulled the prediction off (their robust refits keep :data:`_HUBER_SIGMAS`);
-    ``spikes`` as for :func:`smooth`. Returns the prediction of ``z`` and the :class:`Predictor` that makes it.
+    ``spikes`` and ``noise`` as for :func:`smooth`: coloured noise is predicted with a hole in the blind spot and
+    its own noise levels (:func:`~tsae.pipelines.smooth.coloured.noise_holes`), which the predictor's ``sigmas``
+    hold. Returns the prediction of ``z`` and the :class:`Predictor` that makes it.
     """
     if sigmas is None:
         sigmas = np.array([noise_sigma(zc) for zc in z])
+    holes = None
+    if noise == "coloured":
+        holes, sigmas = noise_holes(z, sigmas)
     params = dict(params or {})
     with torch_threads(1, native=True):
         bounds = _bounds(z, sigmas)
         cleaned = _fill_channels(z, bounds)
-        pred, first = _fit_blind_spot(cleaned, seed=seed, max_seconds=max_seconds, steps=0, params=params)
+        pred, first = _fit_blind_spot(cleaned, seed=seed, max_seconds=max_seconds, steps=0, params=params,
+                                      holes=holes)
         if edge_guard:
             del cleaned  # the guarded fits read the series itself (:meth:`Predictor._base`)
         tails = [_noise_tail(zc - pc, float(s)) for zc, pc, s in zip(z, pred, sigmas, strict=True)]
@@ -424,7 +442,7 @@ def self_supervised(z: np.ndarray, *, edge_guard: bool, seed: int, max_seconds: 
         if edge_guard and (features > _HEAVY_SIGMAS).any():
             for _ in range(_ROBUST_REFITS):
                 pred, refit = _fit_blind_spot(predictor._base(z, pred), seed=seed, max_seconds=max_seconds,
-                                              steps=0, params=params, guard=(z, sigmas))
+                                              steps=0, params=params, guard=(z, sigmas), holes=holes)
                 predictor.refits.append(refit)
         # isolated samples far off the prediction (spikes, the sharp corner of a step)
         # leak into their neighbours' predictions: predict again without them
@@ -433,7 +451,8 @@ def self_supervised(z: np.ndarray, *, edge_guard: bool, seed: int, max_seconds: 
             del pred  # not held while the last fit runs
             # fitted where the guard will use the prediction
             pred, predictor.second = _fit_blind_spot(base, seed=seed, max_seconds=max_seconds, steps=steps,
-                                                     params=params, guard=(z, sigmas) if edge_guard else None)
+                                                     params=params, guard=(z, sigmas) if edge_guard else None,
+                                                     holes=holes)
     return pred, predictor
 
 
@@ -474,9 +493,10 @@ class LevelPredictor:
 
     @classmethod
     def fit(cls, raw: np.ndarray, kinds: np.ndarray, *, seed: int, max_seconds: float | None, steps: int,
-            params: dict[str, Any] | None = None) -> LevelPredictor | None:
+            params: dict[str, Any] | None = None, noise: str = "white") -> LevelPredictor | None:
         """The level prediction of the channels of gap-free ``raw`` ``(C, n)`` (their own scale) whose ``kinds``
-        are not :data:`~tsae.pipelines.smooth.noise_scale.ADDITIVE`; None without one."""
+        are not :data:`~tsae.pipelines.smooth.noise_scale.ADDITIVE`; None without one. ``noise`` as for
+        :func:`smooth`."""
         channels = np.flatnonzero(kinds != ADDITIVE)
         if channels.size == 0:
             return None
@@ -487,7 +507,7 @@ class LevelPredictor:
             mean = np.mean(own, axis=1, keepdims=True)
         center = np.where(np.isfinite(mean), mean, median)
         _, predictor = self_supervised(normalised(own, center, scale), edge_guard=False, seed=seed,
-                                       max_seconds=max_seconds, steps=steps, params=params)
+                                       max_seconds=max_seconds, steps=steps, params=params, noise=noise)
         positive = np.where(own > 0, own, np.inf).min(axis=1, keepdims=True)
         floor = np.where(np.isfinite(positive), positive, _SMALLEST)
         return cls(channels, kinds[channels], predictor, center, scale, floor)
@@ -565,6 +585,7 @@ def smooth(
     device: str = "cpu",
     model_params: dict[str, Any] | None = None,
     spikes: str = "auto",
+    noise: str = "white",
     advance: Callable[[int], None] | None = None,
 ) -> np.ndarray:
     """Smooth a series with a self-supervised (or a trained) autoencoder.
@@ -606,6 +627,16 @@ def smooth(
         spikes unless they are the noise's own outliers (heavy-tailed noise, a glitchy sensor's much
         wider samples); ``"keep"`` keeps every one more than 4 noise sigmas off; ``"smooth"`` smooths
         every one over, as a Hampel filter would (steps and pulses of 3 samples or more are still kept).
+    noise
+        ``"white"`` (default): the noise of one sample tells nothing of its neighbours'. ``"coloured"`` (or
+        ``"colored"``): it is correlated over a few samples (AR(1)-like noise, a sensor's own filter), which a
+        one-sample blind spot learns to predict, smoothing far too little; the prediction then leaves out the
+        sample's correlated neighbours too, as many as the series shows, and the noise level is measured beside
+        it (:mod:`~tsae.pipelines.smooth.coloured`; the closed-form filter alone, no network). It is the
+        user's word: a rough signal cannot always be told from coloured noise, and taking one for the other
+        smooths its detail away. A channel whose noise shows no colour (white noise; a series too short to tell,
+        under about 300 samples) or whose fast movement the wider blind spot cannot follow (a chirp) is smoothed
+        as with ``"white"``. Not with a ``model``.
     advance
         Told the samples (per channel) done, adding up to the series' length (a progress bar): as a trained
         model runs over the series, else all at once when the series is smoothed.
@@ -631,6 +662,7 @@ def smooth(
     edge_guard = check_flag("edge_guard", edge_guard)
     check_advance(advance)
     spikes = check_spikes(spikes)
+    noise = check_coloured_model(noise, model)
     arr, squeeze, missing, perm, model = checked_series(x, model, device)
     c, n = arr.shape
     params = checked_params(model_params, c, model)
@@ -663,8 +695,10 @@ def smooth(
         else:
             pred, predictor = self_supervised(z, edge_guard=edge_guard, seed=seed, max_seconds=max_seconds,
                                               steps=even_scale_steps(kinds, steps), params=params, sigmas=sigmas,
-                                              skewed=kinds != ADDITIVE, spikes=spikes)
-            levels = LevelPredictor.fit(raw, kinds, seed=seed, max_seconds=max_seconds, steps=steps, params=params)
+                                              skewed=kinds != ADDITIVE, spikes=spikes, noise=noise)
+            sigmas = predictor.sigmas
+            levels = LevelPredictor.fit(raw, kinds, seed=seed, max_seconds=max_seconds, steps=steps, params=params,
+                                        noise=noise)
             if levels is not None:
                 pred = levels.put(pred, raw, center, scale)
         features = blend_features(z, pred, sigmas, predictor, spikes)
