@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from tsae.pipelines.anomaly.detector import Detector
-from tsae.pipelines.anomaly.fitting import WINDOW_MARGIN
 from tsae.pipelines.anomaly.scoring import ScoreSmoother
 from tsae.pipelines.anomaly.selfcheck import average_precision
 
@@ -39,7 +38,7 @@ def pair():
 def test_a_few_spikes_are_flagged_with_short_smoothings_and_diluted_without(pair) -> None:
     # before: a mean over 48 samples buried 3 spiked samples (a synthetic plant's spikes: PR-AUC 0.06)
     with_short, without = pair
-    assert [length for length, _ in with_short.state_.short_smooth] == [24, 6, 1] and not without.state_.short_smooth
+    assert [length for length, _ in with_short.state_.short_smooth] == [6, 1] and not without.state_.short_smooth
     test = make_series(900, seed=5).T
     test[1, [300, 420, 610]] += 0.5  # a quarter of the sensor's swing: 2x the threshold with them, 0.5x without
     for det, flagged in ((with_short, True), (without, False)):
@@ -99,8 +98,7 @@ def test_the_margin_divides_each_short_factor_and_is_kept_in_the_file(pair, tmp_
     assert default.short_margin == 1.25
     for (length, factor), (same, even_factor) in zip(default.state_.short_smooth, even.state_.short_smooth,
                                                      strict=True):
-        margin = WINDOW_MARGIN if length == default.window_ else 1.25  # the one-window smoothing's is smaller
-        assert length == same and factor == pytest.approx(even_factor / margin, rel=1e-9)
+        assert length == same and factor == pytest.approx(even_factor / 1.25, rel=1e-9)
     default.save(tmp_path / "d.tsae")
     assert Detector.load(tmp_path / "d.tsae", device="cpu").short_margin == 1.25
 
@@ -120,7 +118,7 @@ def test_a_fixed_threshold_scales_each_short_smoothing_to_its_own_level(pair) ->
     fixed = Detector(window=24, epochs=2, device="cpu", scales=(), seed=1, threshold=budget.threshold_ * 1.5) \
         .fit(make_series(1200, seed=0).T, sensors=SENSORS)
     assert fixed.threshold_obj_.method == "fixed"
-    assert [length for length, _ in fixed.state_.short_smooth] == [24, 6, 1]
+    assert [length for length, _ in fixed.state_.short_smooth] == [6, 1]
     for (_, factor), (_, expected) in zip(fixed.state_.short_smooth, budget.state_.short_smooth, strict=True):
         assert factor == pytest.approx(expected, rel=1e-9)
     test = make_series(900, seed=6).T
@@ -145,8 +143,8 @@ def test_half_a_cycle_at_the_wrong_phase_is_found_by_the_one_window_smoothing() 
     # its length and below normal peaks: average precision 0.82 with a quarter window and 1 sample, 0.96 with a
     # window too
     x = _pulses(2000, np.random.default_rng(2))
-    det = Detector(window=40, epochs=3, device="cpu", scales=(), seed=0, quiet=True).fit(x[None, :1000])
-    assert [length for length, _ in det.state_.short_smooth] == [40, 10, 1]
+    det = Detector(epochs=3, device="cpu", scales=(), seed=0, quiet=True).fit(x[None, :1000])
+    assert det.window_ == 40 and [length for length, _ in det.state_.short_smooth] == [40, 10, 1]
     test = x[1000:].copy()
     start = 500 + int(np.argmin(np.abs(test[500:540] - test[480:520])))  # where the two halves agree: no jump
     test[start:start + 20] = x[1000 + start - 20:1000 + start]

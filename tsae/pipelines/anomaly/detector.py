@@ -172,8 +172,9 @@ class Detector:
         Shorter moving averages scored beside ``smooth``, each scaled to its alarm level on the
         held-out normal data (the ``smooth`` threshold over its own), a sample taking the highest:
         a long mean dilutes short faults (a few spikes, a stall, a dropout) that a short one shows.
-        ``"auto"`` (a window, a quarter window and 1 sample, those shorter than ``smooth``), a list
-        of lengths, or ``()`` for ``smooth`` alone.
+        ``"auto"`` (a quarter window and 1 sample, and the window itself where ``window="auto"``
+        found a period; those shorter than ``smooth``), a list of lengths, or ``()`` for ``smooth``
+        alone.
     short_margin
         How far a short smoothing must rise above its own held-out alarm level to reach the
         ``smooth`` one's (its factor is divided by this; 1: the levels meet). Each smoothing's
