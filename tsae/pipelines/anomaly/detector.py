@@ -172,14 +172,17 @@ class Detector:
         Shorter moving averages scored beside ``smooth``, each scaled to its alarm level on the
         held-out normal data (the ``smooth`` threshold over its own), a sample taking the highest:
         a long mean dilutes short faults (a few spikes, a stall, a dropout) that a short one shows.
-        ``"auto"`` (a quarter window and 1 sample, those shorter than ``smooth``), a list of
-        lengths, or ``()`` for ``smooth`` alone.
+        ``"auto"`` (a quarter window and 1 sample, and the window itself where ``window="auto"``
+        found a period; those shorter than ``smooth``), a list of lengths, or ``()`` for ``smooth``
+        alone.
     short_margin
         How far a short smoothing must rise above its own held-out alarm level to reach the
         ``smooth`` one's (its factor is divided by this; 1: the levels meet). Each smoothing's
         normal peaks otherwise reach the alarm level as often as the long one's, so three of them
         raised about three times the false events, and their noise outranked slow faults that
-        only the long mean shows (a sensor running late, a changed cycle).
+        only the long mean shows (a sensor running late, a changed cycle). The one-window smoothing's
+        margin is at most 1.1 (:data:`~tsae.pipelines.anomaly.fitting.WINDOW_MARGIN`): at 1.25 it
+        never counted, and the two-window mean hid short anomalies that it showed.
     shared_rise
         The most a rise that most sensors share is discounted: each sample's score is divided by its median
         sensor's statistics-term error (smoothed as the score) over that sensor's normal level, clipped to

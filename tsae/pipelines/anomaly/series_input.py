@@ -200,6 +200,28 @@ def dominant_period(x: np.ndarray, low: int = 8, high: int = 128, min_corr: floa
     >>> dominant_period(np.sin(2 * np.pi * t / 50))
     50
     """
+    best = _autocorrelation_peak(x, low, high)
+    if best is None or best[0] < min_corr:
+        return int(np.clip(default, low, high))
+    return int(np.clip(best[1], low, high))
+
+
+def has_period(Z: np.ndarray, min_corr: float = 0.2) -> bool:
+    """Whether ``window="auto"`` finds a period in the normalised training series ``Z`` (C, n): an autocorrelation
+    peak of :func:`dominant_period` reaches ``min_corr`` (otherwise the window is its default, not a cycle).
+
+    Examples
+    --------
+    >>> t = np.arange(2000)
+    >>> has_period(np.sin(2 * np.pi * t / 50)[None]), has_period(np.random.default_rng(0).normal(size=(1, 2000)))
+    (True, False)
+    """
+    best = _autocorrelation_peak(np.asarray(Z, dtype=np.float64), 8, longest_auto_window(*Z.shape))
+    return best is not None and best[0] >= min_corr
+
+
+def _autocorrelation_peak(x: np.ndarray, low: int, high: int) -> tuple[float, int] | None:
+    """The highest autocorrelation peak after its first zero crossing over the rows of ``x``: (correlation, lag)."""
     x = np.asarray(x, dtype=np.float64)
     if x.ndim == 1:
         x = x[None, :]
@@ -230,9 +252,7 @@ def dominant_period(x: np.ndarray, low: int = 8, high: int = 128, min_corr: floa
         k = int(np.argmax(ac[start:])) + start
         if best is None or ac[k] > best[0]:
             best = (float(ac[k]), k)
-    if best is None or best[0] < min_corr:
-        return int(np.clip(default, low, high))
-    return int(np.clip(best[1], low, high))
+    return best
 
 
 def longest_missing_runs(x: np.ndarray) -> np.ndarray:
@@ -384,5 +404,5 @@ def _at_most_max_smooth(value: Any, length: int) -> int:
 
 
 __all__ = ["AUTO_WINDOW_VALUES", "LONG_AUTO_WINDOW", "LONG_SERIES", "MAX_SMOOTH", "as_series", "auto_window",
-           "dominant_period", "index_interval", "longest_auto_window", "longest_missing_runs", "longest_window_for",
-           "repaired_as_scored", "smooth_length"]
+           "dominant_period", "has_period", "index_interval", "longest_auto_window", "longest_missing_runs",
+           "longest_window_for", "repaired_as_scored", "smooth_length"]
