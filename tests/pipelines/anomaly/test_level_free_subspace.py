@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tsae.models.fields import ModelFileError
 from tsae.pipelines.anomaly.detector import Detector
 from tsae.pipelines.anomaly.scoring import (
     POINT_CAP,
@@ -136,3 +137,34 @@ def test_a_file_before_version_8_scores_with_the_level_seen(det, tmp_path, craft
         level_free(det, True)
         det.state_.point_cap = POINT_CAP
 
+
+
+def test_a_trend_with_a_repaired_gap_or_over_a_fleet_still_follows_a_line() -> None:
+    # before: a 40-sample gap held at its last value moved its window's mean by half a cycle's swing (trend_fit
+    # 0.69: the level-seeing subspace), and two devices on the same rise, read as one series, had a saw for levels
+    # (0.87); each device alone, and the series without the gap, 1.00
+    x = _trend_sine()[:, :TRAIN]
+    gappy = x.copy()
+    gappy[:, 300:340] = np.nan
+    gappy[:, 700:705] = np.nan
+    det = Detector(seed=0, device="cpu", epochs=1).fit(gappy)
+    assert all(term.pca is None or term.pca.level_free for term in [det.state_.primary_term(), *det.state_.scales])
+    fleet = np.concatenate([x, x + 0.3], axis=1)
+    assert trend_fit(fleet, PERIOD) < 0.9
+    assert trend_fit(fleet, PERIOD, breaks=[TRAIN]) > 0.99
+    det = Detector(seed=0, device="cpu", epochs=1).fit(fleet, groups=np.repeat(["p", "q"], TRAIN))
+    assert all(term.pca is None or term.pca.level_free for term in [det.state_.primary_term(), *det.state_.scales])
+
+
+def test_level_free_in_a_file_without_subspace_terms_is_refused(det, tmp_path, craft_model_file) -> None:
+    # before: loaded without a word (the flag had nothing to act on, and was gone once the detector was saved again)
+    det.save(tmp_path / "d.tsae")
+
+    def no_subspace(state: dict) -> None:
+        for key in [key for key in state if "pca_" in key]:
+            del state[key]
+
+    crafted = craft_model_file(tmp_path / "d.tsae", "crafted.tsae", tensors=no_subspace)
+    with pytest.raises(ModelFileError, match=r"crafted\.tsae: extra\.pca_level_free: is true but the file holds no "
+                                             r"subspace terms"):
+        Detector.load(crafted, device="cpu")

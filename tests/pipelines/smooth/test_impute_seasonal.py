@@ -220,3 +220,19 @@ def test_a_cycle_in_noise_as_large_as_itself_is_still_taken() -> None:
     restored = filled * np.nanstd(x) + np.nanmean(x)
     day_before = x[np.flatnonzero(missing) - MINUTE_DAY]
     assert _rmse(restored[missing], truth[missing]) < 0.5 * _rmse(day_before, truth[missing])
+
+
+def test_trial_stretches_are_the_runs_of_observed_samples_long_enough() -> None:
+    # each start is one whose stretch and the sample on each side are observed, as the box sum over them told
+    # (the box convolution cost n * length, found with most of a 1e6-row series missing); none beyond the series
+    rng = np.random.default_rng(0)
+    for seed in range(60):
+        observed = rng.random(int(rng.integers(1, 300))) < rng.random()
+        length = int(rng.integers(1, 40))
+        for a, b in seasonal._trial_stretches(observed, length, 12, np.random.default_rng(seed)):
+            assert b - a == length and 1 <= a and b < len(observed) and observed[a - 1: b + 1].all()
+    observed = np.ones(50, bool)
+    observed[[10, 30]] = False
+    starts = {a for a, _ in seasonal._trial_stretches(observed, 5, 50, np.random.default_rng(0))}
+    assert starts <= set(range(1, 5)) | set(range(12, 25)) | set(range(32, 45)) and len(starts) >= 4
+    assert seasonal._trial_stretches(np.ones(6, bool), 5, 12, np.random.default_rng(0)) == []

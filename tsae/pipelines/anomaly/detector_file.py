@@ -554,6 +554,9 @@ def read_detector_state(path: str | Path, loaded: LoadedModel) -> DetectorFile:
                                                  0.0, 1e6),
                           shared_base=_array(path, arrays, "shared_base", (channels,), positive=True)
                           if "shared_base" in arrays else None)
+    if level_free and all(term.pca is None for term in [state.primary_term(), *state.scales]):
+        raise ModelFileError(path, "is true but the file holds no subspace terms (array 'pca_components'): no writer "
+                                   "sets it there (edited?)", "extra.pca_level_free")
     def bad_profile(name: str, text: str) -> None:
         raise ModelFileError(path, text, f"array {name!r}")
 

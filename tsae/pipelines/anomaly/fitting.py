@@ -215,6 +215,7 @@ class DetectorFit:
             raise ValueError(f"sensor(s) with no valid value in the training data: {', '.join(bad)}")
         X = _without_glitches(X, names)
         gaps = longest_missing_runs(X)
+        repaired = np.isnan(X) if gaps.any() else None  # the samples the repair fills in (follows_trend)
         X = repaired_as_scored(X)  # as scoring repairs them (forward_fill): see step 1
         if np.all(X.max(axis=1) == X.min(axis=1)):  # the network's error on it is not 0: a detector would be made
             raise ValueError("every sensor holds one value throughout the training data: there is no variation to "
@@ -231,7 +232,10 @@ class DetectorFit:
         fit_rows = split or n
         self._check_memory(channels, window, fit_rows, n)
         windows = [window] + self._extra_scales(window, fit_rows)
-        self._level_free = follows_trend(Z[:, :fit_rows], window)  # the subspace then sees shapes, not levels
+        # the subspace then sees shapes, not levels
+        self._level_free = follows_trend(Z[:, :fit_rows], window, None if repaired is None else repaired[:, :fit_rows],
+                                         self.breaks)
+        del repaired
         self._longest = max(windows)
         cut = None if split else self._crossfit_start(n, windows)
         self._warn_weak_fit(names, gaps, n, window, split, cut)

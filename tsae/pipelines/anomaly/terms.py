@@ -11,6 +11,7 @@ scores each term on its own and chooses which to keep.
 """
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -162,10 +163,17 @@ def term_window_starts(n: int, window: int, max_windows: int = MAX_TERM_WINDOWS,
     return starts
 
 
-def trend_fit(Z: np.ndarray, window: int) -> float:
+def trend_fit(Z: np.ndarray, window: int, repaired: np.ndarray | None = None, breaks: Sequence[int] = ()) -> float:
     """How closely the level of the normalised series ``Z`` (C, n) follows a line: each sensor's share of the
     variance of its consecutive ``window``-long windows' means that a straight line through them holds, the mean
     over sensors (0 with fewer than :data:`TREND_LEVELS` windows, or levels without variance).
+
+    ``repaired`` ``(C, n)`` (None: none): the samples a gap's repair filled in; a window holding one is left out of
+    its sensor's line where :data:`TREND_LEVELS` others remain (a gap held at its last value moved a window's mean
+    by up to half a cycle's swing: a trending sine with a 40-sample gap fell from 1.00 to 0.69). ``breaks``: where
+    another device's series begins in ``Z`` (a fleet): each device's windows start at its own first row and each
+    has its own line (the devices' levels pooled), from those with at least :data:`TREND_LEVELS` windows (a fleet
+    of devices each on the same rise, seen as one series, had a saw for levels).
 
     Examples
     --------
@@ -174,23 +182,39 @@ def trend_fit(Z: np.ndarray, window: int) -> float:
     1.0
     >>> round(trend_fit(np.sin(2 * np.pi * t / 50)[None], 50), 2)
     0.0
+    >>> round(trend_fit(np.tile(np.sin(2 * np.pi * t / 50) + t / 500, 2)[None], 50, breaks=[1000]), 2)
+    1.0
     """
-    count = Z.shape[1] // window
-    if count < TREND_LEVELS:
-        return 0.0
-    levels = Z[:, :count * window].reshape(Z.shape[0], count, window).mean(axis=2)
-    levels = levels - levels.mean(axis=1, keepdims=True)
-    steps = np.arange(count) - (count - 1) / 2
-    slope = (levels * steps).sum(axis=1) / (steps * steps).sum()
-    total = (levels ** 2).sum(axis=1)
-    left = ((levels - slope[:, None] * steps) ** 2).sum(axis=1)
-    held = np.divide(total - left, total, out=np.zeros_like(total), where=total > 1e-12 * count)
-    return float(held.mean())
+    channels, n = Z.shape
+    edges = [0, *sorted({int(b) for b in breaks if 0 < b < n}), n]
+    held, total, counted = np.zeros(channels), np.zeros(channels), np.zeros(channels)
+    for start, stop in itertools.pairwise(edges):
+        count = (stop - start) // window
+        if count < TREND_LEVELS:
+            continue
+        span = slice(start, start + count * window)
+        levels = Z[:, span].reshape(channels, count, window).mean(axis=2)
+        kept = np.ones((channels, count), bool)
+        if repaired is not None:
+            clean = np.logical_not(repaired[:, span].reshape(channels, count, window).any(axis=2))
+            enough = clean.sum(axis=1) >= TREND_LEVELS  # else every window, as without the repair told
+            kept[enough] = clean[enough]
+        weights = kept.astype(np.float64)
+        size = weights.sum(axis=1, keepdims=True)
+        steps = np.arange(count) - (weights * np.arange(count)).sum(axis=1, keepdims=True) / size
+        levels = levels - (weights * levels).sum(axis=1, keepdims=True) / size
+        steps, levels = steps * weights, levels * weights  # a window left out adds nothing
+        slope = (levels * steps).sum(axis=1) / (steps * steps).sum(axis=1)
+        held += (levels ** 2).sum(axis=1) - ((levels - slope[:, None] * steps) ** 2).sum(axis=1)
+        total += (levels ** 2).sum(axis=1)
+        counted += size[:, 0]
+    share = np.divide(held, total, out=np.zeros(channels), where=(total > 1e-12 * counted) & (counted > 0))
+    return float(share.mean())
 
 
-def follows_trend(Z: np.ndarray, window: int) -> bool:
+def follows_trend(Z: np.ndarray, window: int, repaired: np.ndarray | None = None, breaks: Sequence[int] = ()) -> bool:
     """Whether the level of ``Z`` (C, n) follows a line (:func:`trend_fit` at least :data:`TREND_FIT`)."""
-    return trend_fit(Z, window) >= TREND_FIT
+    return trend_fit(Z, window, repaired, breaks) >= TREND_FIT
 
 
 def fit_window_terms(Z: np.ndarray, window: int, variance: float, max_windows: int = MAX_TERM_WINDOWS,

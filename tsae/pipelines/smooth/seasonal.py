@@ -228,8 +228,10 @@ def _gain(z: np.ndarray, cycle: np.ndarray, power: float, t: np.ndarray) -> tupl
 def _trial_stretches(observed: np.ndarray, length: int, count: int, rng: np.random.Generator) -> list[tuple[int, int]]:
     """Up to ``count`` stretches of ``length`` observed samples with an observed sample on each side, each
     starting at least half their length from the others."""
-    starts = np.flatnonzero(np.convolve(observed.astype(np.int64), np.ones(length + 2, dtype=np.int64), "valid")
-                            == length + 2) + 1
+    # observed samples in each run of length + 2 from a running count: the convolution with a box this long cost
+    # n * length (a 1e6-row series 97 % missing, whose stretches are now sought: 14 s -> 21 s)
+    counts = np.concatenate([[0], np.cumsum(observed, dtype=np.int64)])
+    starts = np.flatnonzero(counts[length + 2:] - counts[: -(length + 2)] == length + 2) + 1
     chosen: list[int] = []
     for s in rng.permutation(starts)[: 50 * count].tolist():
         if len(chosen) == count:
