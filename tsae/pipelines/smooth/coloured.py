@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from tsae.pipelines.smooth.blind_spot import _linear_blind_spot
+from tsae.pipelines.smooth.noise_scale import robust_variance
 
 #: the choices of ``noise`` (``"colored"`` is taken as ``"coloured"``)
 NOISE = ("white", "coloured")
@@ -67,13 +68,9 @@ def check_noise(noise: Any) -> str:
     return _SPELLINGS[noise]
 
 
-def _robust_variance(values: np.ndarray) -> float:
-    return float(1.4826 * np.median(np.abs(values - np.median(values)))) ** 2
-
-
 def _curvature_variance(r: np.ndarray, lag: int) -> float:
     """``W(lag)``: the robust variance of ``r``'s second difference at ``lag``, over 6 (white noise: its variance)."""
-    return _robust_variance(r[2 * lag:] - 2 * r[lag:-lag] + r[: -2 * lag]) / 6.0
+    return robust_variance(r[2 * lag:] - 2 * r[lag:-lag] + r[: -2 * lag]) / 6.0
 
 
 def noise_hole(z: np.ndarray, white: float) -> tuple[int, float | None]:
@@ -90,7 +87,7 @@ def noise_hole(z: np.ndarray, white: float) -> tuple[int, float | None]:
     if not _curvature_variance(z, 2) > (1.0 + _WHITE_SPREADS * _WHITE_SPREAD / math.sqrt(n)) * adjacent:
         return 0, None  # the noise of adjacent samples is independent (a constant series too)
     residual = z - _linear_blind_spot(z, hole=min(_WIDE_HOLE, widest))[0]
-    sigma = _robust_variance(residual) ** 0.5
+    sigma = robust_variance(residual) ** 0.5
     if not 0 < sigma <= _MOST_COLOURED * white:
         return 0, None
     w = [_curvature_variance(residual, lag) for lag in range(1, widest + 2)]

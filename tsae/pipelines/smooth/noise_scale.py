@@ -42,8 +42,8 @@ from tsae.engine.preprocess import repair_missing
 from tsae.io.tables import whole_numbers
 from tsae.pipelines.smooth.noise_tail import _OUTLIER_SIGMAS, _lone
 
-__all__ = ["ADDITIVE", "COUNTS", "PROPORTIONAL", "noise_kinds", "to_even_noise", "from_even_noise", "even_mean",
-           "on_even_scale",
+__all__ = ["ADDITIVE", "COUNTS", "PROPORTIONAL", "noise_kinds", "robust_variance", "to_even_noise", "from_even_noise",
+           "even_mean", "on_even_scale",
            "log_noise_levels", "skew_outliers", "back_from_even_scale"]
 
 #: the kinds of noise :func:`noise_kinds` tells apart
@@ -128,6 +128,12 @@ def trimmed_noise_variance(d: np.ndarray) -> float:
     """
     kept = np.sort(np.abs(d))[: max(1, int(0.99 * len(d)))]
     return float(np.mean(kept**2)) / 6.0 / _TRIMMED_SHARE
+
+
+def robust_variance(values: np.ndarray) -> float:
+    """The square of the robust spread of ``values`` (1.4826 median absolute deviations: a normal sample's
+    standard deviation), which a few outliers barely move."""
+    return float(1.4826 * np.median(np.abs(values - np.median(values)))) ** 2
 
 
 def to_even_noise(y: np.ndarray) -> np.ndarray:

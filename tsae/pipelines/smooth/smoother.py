@@ -68,6 +68,7 @@ from tsae.pipelines.smooth.noise_scale import (
     log_noise_levels,
     noise_kinds,
     on_even_scale,
+    robust_variance,
     skew_outliers,
     trimmed_noise_variance,
 )
@@ -210,8 +211,7 @@ def _typical_power(z: np.ndarray, pred: np.ndarray, sigma: float, feature: float
     noise back.
     """
     if feature > _HEAVY_SIGMAS:
-        r = np.clip(z - pred, -_R_LIMIT, _R_LIMIT)
-        return float(1.4826 * np.median(np.abs(r - np.median(r)))) ** 2
+        return robust_variance(np.clip(z - pred, -_R_LIMIT, _R_LIMIT))
     r2 = _squared(z - pred)
     typical = r2 <= (_OUTLIER_SIGMAS**2) * sigma * sigma  # spikes and edges are the guard's business
     return float(np.mean(r2[typical])) if typical.any() else float(np.mean(r2))
