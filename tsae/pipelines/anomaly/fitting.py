@@ -51,9 +51,8 @@ from tsae.pipelines.anomaly.scoring import (
 from tsae.pipelines.anomaly.selfcheck import KINDS, SelfCheck, average_precision, candidates, choose, inject
 from tsae.pipelines.anomaly.series_input import (
     as_series,
-    auto_window,
+    auto_window_and_cycle,
     dominant_period,
-    has_period,
     index_interval,
     longest_missing_runs,
     repaired_as_scored,
@@ -346,9 +345,8 @@ class DetectorFit:
         if (det.window == "auto" or det.window is None) and det.init_model_ is not None:
             window = int((det.init_model_.frame or {}).get("window") or dominant_period(Z))
         elif det.window == "auto" or det.window is None:
-            window = auto_window(Z)
+            window, self._cyclic = auto_window_and_cycle(Z)
             window = max(2, min(window, n // 4))
-            self._cyclic = has_period(Z)
         else:  # int(2.5) would be 2 without a word, int("big") a message that names no option
             if not is_whole_number(det.window) or int(det.window) < 2:
                 raise ValueError(f"window={shown(det.window)} must be a whole number of samples >= 2, or 'auto'")

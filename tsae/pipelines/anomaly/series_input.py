@@ -151,9 +151,24 @@ def auto_window(Z: np.ndarray) -> int:
     >>> round(auto_window(np.sin(2 * np.pi * t / 360)[None]), -1), auto_window(np.sin(2 * np.pi * t / 150)[None])
     (360, 128)
     """
+    return auto_window_and_cycle(Z)[0]
+
+
+def auto_window_and_cycle(Z: np.ndarray) -> tuple[int, bool]:
+    """:func:`auto_window`'s window, and whether it is a period found in ``Z`` (an autocorrelation peak of
+    :func:`dominant_period` reaches its ``min_corr``) rather than the default, from one autocorrelation.
+
+    Examples
+    --------
+    >>> t = np.arange(2000)
+    >>> auto_window_and_cycle(np.sin(2 * np.pi * t / 50)[None])
+    (50, True)
+    >>> auto_window_and_cycle(np.random.default_rng(0).normal(size=(1, 2000)))[1]
+    False
+    """
     longest = longest_auto_window(*Z.shape)
-    period = dominant_period(Z, high=longest)
-    return 128 if 128 < period < 256 else period
+    period, cyclic = _period_of(_autocorrelation_peak(Z, 8, longest), 8, longest)
+    return (128 if 128 < period < 256 else period), cyclic
 
 
 def _moving_mean(v: np.ndarray, length: int) -> np.ndarray:
@@ -200,24 +215,15 @@ def dominant_period(x: np.ndarray, low: int = 8, high: int = 128, min_corr: floa
     >>> dominant_period(np.sin(2 * np.pi * t / 50))
     50
     """
-    best = _autocorrelation_peak(x, low, high)
-    if best is None or best[0] < min_corr:
-        return int(np.clip(default, low, high))
-    return int(np.clip(best[1], low, high))
+    return _period_of(_autocorrelation_peak(x, low, high), low, high, min_corr, default)[0]
 
 
-def has_period(Z: np.ndarray, min_corr: float = 0.2) -> bool:
-    """Whether ``window="auto"`` finds a period in the normalised training series ``Z`` (C, n): an autocorrelation
-    peak of :func:`dominant_period` reaches ``min_corr`` (otherwise the window is its default, not a cycle).
-
-    Examples
-    --------
-    >>> t = np.arange(2000)
-    >>> has_period(np.sin(2 * np.pi * t / 50)[None]), has_period(np.random.default_rng(0).normal(size=(1, 2000)))
-    (True, False)
-    """
-    best = _autocorrelation_peak(np.asarray(Z, dtype=np.float64), 8, longest_auto_window(*Z.shape))
-    return best is not None and best[0] >= min_corr
+def _period_of(best: tuple[float, int] | None, low: int, high: int, min_corr: float = 0.2,
+               default: int = 32) -> tuple[int, bool]:
+    """:func:`dominant_period`'s length from the autocorrelation peak ``best`` (correlation, lag), and whether it is
+    that peak's lag (a period found) rather than ``default``."""
+    found = best is not None and best[0] >= min_corr
+    return int(np.clip(best[1] if best is not None and found else default, low, high)), found
 
 
 def _autocorrelation_peak(x: np.ndarray, low: int, high: int) -> tuple[float, int] | None:
@@ -404,5 +410,5 @@ def _at_most_max_smooth(value: Any, length: int) -> int:
 
 
 __all__ = ["AUTO_WINDOW_VALUES", "LONG_AUTO_WINDOW", "LONG_SERIES", "MAX_SMOOTH", "as_series", "auto_window",
-           "dominant_period", "has_period", "index_interval", "longest_auto_window", "longest_missing_runs",
+           "auto_window_and_cycle", "dominant_period", "index_interval", "longest_auto_window", "longest_missing_runs",
            "longest_window_for", "repaired_as_scored", "smooth_length"]
